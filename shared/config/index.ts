@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the app, validated once at start. The same names are app settings in Azure and
+ * `Values` in local.settings.json; endpoints are settings so one code path serves Azure and the
+ * local stack. Secrets are not settings: they live in Key Vault and settings only name them.
+ */
+const httpsUrl = z
+  .string()
+  .url()
+  .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z
+  .object({
+    /** Storage: a connection string (local, or a Key Vault reference) … */
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    /** … or identity-based endpoints, as the Functions host reads them. */
+    AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
+    AzureWebJobsStorage__queueServiceUri: httpsUrl.optional(),
+    /** Prefix for table and queue names, so several deployments (or test runs) share an account. */
+    STORAGE_NAME_PREFIX: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,15}$/, 'lower-case letters and digits, starting with a letter, at most 16')
+      .default(''),
+
+    KEY_VAULT_URL: httpsUrl,
+    /** The Key Vault client checks that the auth challenge names a vault resource; off only for the local vault. */
+    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: bool.default(true),
+
+    EMAIL_ENDPOINT: httpsUrl,
+    /** Name of the Key Vault secret holding the Communication Services access key; without it, managed identity. */
+    EMAIL_ACCESS_KEY_SECRET_NAME: z.string().min(1).optional(),
+    EMAIL_SENDER_ADDRESS: z.string().email(),
+
+    /** Microsoft identity platform and Graph (the local stack points these at the simulator). */
+    AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
+    GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
+    /** The provider's multi-tenant app registration. */
+    APP_CLIENT_ID: z.string().uuid(),
+    /** How the app proves itself to Microsoft: a Key Vault secret, a Key Vault certificate, or the managed identity. */
+    APP_CREDENTIAL: z.enum(['secret', 'certificate', 'managed-identity']).default('secret'),
+    APP_CLIENT_SECRET_NAME: z.string().min(1).default('app-client-secret'),
+    APP_CERTIFICATE_SECRET_NAME: z.string().min(1).default('app-client-certificate'),
+
+    /** Public address of this app: invitation links and the OAuth redirect URI are built from it. */
+    PUBLIC_BASE_URL: httpsUrl,
+    PROVIDER_NAME: z.string().min(1).default('Switchboard'),
+    PROVIDER_NOTIFY_ADDRESS: z.string().email().optional(),
+
+    /** How long a health probe waits for each component. */
+    HEALTH_TIMEOUT_MS: positiveInt.default(3000),
+  });
+
+export type Settings = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { setting: string; message: string }[]) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.setting}: ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  storage:
+    | { kind: 'connectionString'; connectionString: string; namePrefix: string }
+    | { kind: 'identity'; tableUrl: string; queueUrl: string; namePrefix: string };
+  keyVault: { url: string; verifyChallengeResource: boolean };
+  email: { endpoint: string; accessKeySecretName: string | undefined; senderAddress: string };
+  identity: {
+    authorityHost: string;
+    clientId: string;
+    credential: 'secret' | 'certificate' | 'managed-identity';
+    clientSecretName: string;
+    certificateSecretName: string;
+  };
+  graph: { baseUrl: string };
+  portal: { publicBaseUrl: string; redirectUri: string };
+  provider: { name: string; notifyAddress: string | undefined };
+  health: { timeoutMs: number };
+}
+
+/** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty app setting means "not set", as it does in the portal.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({
+        setting: String(i.path[0] ?? '(settings)'),
+        message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+      }));
+  if (
+    !present.AzureWebJobsStorage &&
+    !(present.AzureWebJobsStorage__tableServiceUri && present.AzureWebJobsStorage__queueServiceUri)
+  ) {
+    problems.unshift({
+      setting: 'AzureWebJobsStorage',
+      message:
+        'is required: a connection string, or both AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__queueServiceUri',
+    });
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const s = parsed.data;
+  return {
+    storage: s.AzureWebJobsStorage
+      ? { kind: 'connectionString', connectionString: s.AzureWebJobsStorage, namePrefix: s.STORAGE_NAME_PREFIX }
+      : {
+          kind: 'identity',
+          tableUrl: s.AzureWebJobsStorage__tableServiceUri!,
+          queueUrl: s.AzureWebJobsStorage__queueServiceUri!,
+          namePrefix: s.STORAGE_NAME_PREFIX,
+        },
+    keyVault: { url: s.KEY_VAULT_URL, verifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE },
+    email: {
+      endpoint: s.EMAIL_ENDPOINT,
+      accessKeySecretName: s.EMAIL_ACCESS_KEY_SECRET_NAME,
+      senderAddress: s.EMAIL_SENDER_ADDRESS,
+    },
+    identity: {
+      authorityHost: s.AUTHORITY_HOST,
+      clientId: s.APP_CLIENT_ID,
+      credential: s.APP_CREDENTIAL,
+      clientSecretName: s.APP_CLIENT_SECRET_NAME,
+      certificateSecretName: s.APP_CERTIFICATE_SECRET_NAME,
+    },
+    graph: { baseUrl: s.GRAPH_BASE_URL },
+    portal: { publicBaseUrl: s.PUBLIC_BASE_URL, redirectUri: `${s.PUBLIC_BASE_URL}/authenticate/OAuth2Callback` },
+    provider: { name: s.PROVIDER_NAME, notifyAddress: s.PROVIDER_NOTIFY_ADDRESS },
+    health: { timeoutMs: s.HEALTH_TIMEOUT_MS },
+  };
+}
