@@ -28,6 +28,9 @@ const schema = z
       .regex(/^[a-z][a-z0-9]{0,15}$/, 'lower-case letters and digits, starting with a letter, at most 16')
       .default(''),
 
+    /** Client id of a user-assigned managed identity; empty for the system-assigned one. */
+    MANAGED_IDENTITY_CLIENT_ID: z.string().uuid().optional(),
+
     KEY_VAULT_URL: httpsUrl,
     /** The Key Vault client checks that the auth challenge names a vault resource; off only for the local vault. */
     KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: bool.default(true),
@@ -69,6 +72,7 @@ export interface Config {
   storage:
     | { kind: 'connectionString'; connectionString: string; namePrefix: string }
     | { kind: 'identity'; tableUrl: string; queueUrl: string; namePrefix: string };
+  managedIdentityClientId: string | undefined;
   keyVault: { url: string; verifyChallengeResource: boolean };
   email: { endpoint: string; accessKeySecretName: string | undefined; senderAddress: string };
   identity: {
@@ -116,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           queueUrl: s.AzureWebJobsStorage__queueServiceUri!,
           namePrefix: s.STORAGE_NAME_PREFIX,
         },
+    managedIdentityClientId: s.MANAGED_IDENTITY_CLIENT_ID,
     keyVault: { url: s.KEY_VAULT_URL, verifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE },
     email: {
       endpoint: s.EMAIL_ENDPOINT,

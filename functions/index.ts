@@ -1,0 +1,8 @@
+import type { Trigger } from '../shared/triggers';
+import { health, healthDetails } from './ops/health';
+
+/**
+ * Every trigger of the app, in one list. `main.ts` registers them with Azure; the local host in
+ * `dev/host` serves the same list.
+ */
+export const triggers: Trigger[] = [health, healthDetails];

@@ -1,0 +1,28 @@
+import { handled, json } from '../../shared/http/responses';
+import { services } from '../../shared/services';
+import { http } from '../../shared/triggers';
+
+/** Anyone may ask whether the service is up; only the overall status and the names of what is down. */
+export const health = http({
+  name: 'health',
+  route: 'api/health',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: handled(async () => {
+    const report = await services().health.check();
+    const down = report.components.filter((c) => c.status === 'down').map((c) => c.name);
+    return json(report.status === 'healthy' ? 200 : 503, { status: report.status, checkedAt: report.checkedAt, down });
+  }),
+});
+
+/** Operators (function key) get each component with its latency and the reason it is down. */
+export const healthDetails = http({
+  name: 'healthDetails',
+  route: 'api/health/details',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: handled(async () => {
+    const report = await services().health.check();
+    return json(report.status === 'healthy' ? 200 : 503, report);
+  }),
+});

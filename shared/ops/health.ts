@@ -1,0 +1,69 @@
+/**
+ * Health: the seeds' component checklist as one call. Each component is probed in parallel with a
+ * time limit; the answer names the ones that are down. Errors are reduced to a short reason (no
+ * bodies, no secrets).
+ */
+export type ComponentName = 'tables' | 'queues' | 'keyVault' | 'email' | 'identity' | 'graph';
+
+export interface ComponentHealth {
+  name: ComponentName;
+  status: 'up' | 'down';
+  latencyMs: number;
+  error?: string;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'unhealthy';
+  checkedAt: string;
+  components: ComponentHealth[];
+}
+
+export type HealthProbes = Record<ComponentName, () => Promise<void>>;
+
+export interface HealthService {
+  check(): Promise<HealthReport>;
+}
+
+export function createHealthService(deps: { probes: HealthProbes; timeoutMs: number }): HealthService {
+  return {
+    async check() {
+      const entries = Object.entries(deps.probes) as [ComponentName, () => Promise<void>][];
+      const components = await Promise.all(entries.map(([name, probe]) => run(name, probe, deps.timeoutMs)));
+      return {
+        status: components.every((c) => c.status === 'up') ? 'healthy' : 'unhealthy',
+        checkedAt: new Date().toISOString(),
+        components,
+      };
+    },
+  };
+}
+
+async function run(name: ComponentName, probe: () => Promise<void>, timeoutMs: number): Promise<ComponentHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { name, status: 'up', latencyMs: Math.round(performance.now() - started) };
+  } catch (e) {
+    return {
+      name,
+      status: 'down',
+      latencyMs: Math.round(performance.now() - started),
+      error: e instanceof Error ? e.message : 'failed',
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An HTTP endpoint counts as up when it answers below 500 (an unauthenticated 401 still proves it is there). */
+export async function probeHttp(url: string, timeoutMs: number, expectOk = false): Promise<void> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer();
+  if (res.status >= 500 || (expectOk && !res.ok)) throw new Error(`HTTP ${res.status}`);
+}

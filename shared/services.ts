@@ -1,0 +1,66 @@
+import type { TokenCredential } from '@azure/identity';
+import { createAzureCredential } from './azure-credential';
+import { loadConfig, type Config } from './config';
+import { createMailer, type Mailer } from './email/mailer';
+import { createHealthService, probeHttp, type HealthService } from './ops/health';
+import { createSecretStore, type SecretStore } from './secrets/vault';
+import { createAuditLog, type AuditLog } from './storage/audit';
+import { createStorageClients, type StorageClients } from './storage/clients';
+import { createQueueSender, type QueueSender } from './storage/queue-sender';
+
+/**
+ * Wires the services from the configuration. Functions get them through `services()`, built once
+ * per process on first use; tests build their own with `createServices(config)`.
+ */
+export interface Services {
+  config: Config;
+  credential: TokenCredential;
+  storage: StorageClients;
+  queues: QueueSender;
+  audit: AuditLog;
+  secrets: SecretStore;
+  mailer: Mailer;
+  health: HealthService;
+}
+
+export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
+  const credential = overrides.credential ?? createAzureCredential(config.managedIdentityClientId);
+  const storage = createStorageClients(config.storage, credential);
+  const secrets = createSecretStore(config.keyVault, credential);
+  const mailer = createMailer(config.email, { credential, secrets });
+  const timeoutMs = config.health.timeoutMs;
+  const health = createHealthService({
+    timeoutMs,
+    probes: {
+      tables: async () => {
+        await storage.tableService().listTables().byPage({ maxPageSize: 1 }).next();
+      },
+      queues: async () => {
+        await storage.queueService().getProperties();
+      },
+      keyVault: () => secrets.probe(),
+      email: () => mailer.probe(),
+      identity: () =>
+        probeHttp(`${config.identity.authorityHost}/organizations/v2.0/.well-known/openid-configuration`, timeoutMs, true),
+      graph: () => probeHttp(`${config.graph.baseUrl}/v1.0/organization`, timeoutMs),
+    },
+  });
+  return {
+    config,
+    credential,
+    storage,
+    queues: createQueueSender(storage),
+    audit: createAuditLog(storage),
+    secrets,
+    mailer,
+    health,
+  };
+}
+
+let current: Services | undefined;
+
+/** The process-wide services, from the app settings (validated on first use). */
+export function services(): Services {
+  current ??= createServices(loadConfig(process.env));
+  return current;
+}
