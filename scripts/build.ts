@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 
 /**
  * Bundles the function app into one file for deployment: a smaller package and a faster cold start
- * than shipping node_modules. @azure/functions stays external: the host provides the same package.
+ * than shipping node_modules. Only `@azure/functions-core` stays external: the Node worker provides it.
  */
 async function main(): Promise<void> {
   const result = await build({
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     format: 'cjs',
     minify: true,
     sourcemap: 'linked',
-    external: ['@azure/functions'],
+    external: ['@azure/functions-core'],
     metafile: true,
     logLevel: 'warning',
   });

@@ -10,6 +10,15 @@ const httpsUrl = z
   .url()
   .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
   .transform((u) => u.replace(/\/+$/, ''));
+/** The public address may be plain http only on the loopback, as Microsoft allows for redirect URIs. */
+const publicUrl = z
+  .string()
+  .url()
+  .refine(
+    (u) => u.startsWith('https://') || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/.test(u),
+    'must be an https:// URL (http:// only for localhost)',
+  )
+  .transform((u) => u.replace(/\/+$/, ''));
 const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
@@ -51,7 +60,7 @@ const schema = z
     APP_CERTIFICATE_SECRET_NAME: z.string().min(1).default('app-client-certificate'),
 
     /** Public address of this app: invitation links and the OAuth redirect URI are built from it. */
-    PUBLIC_BASE_URL: httpsUrl,
+    PUBLIC_BASE_URL: publicUrl,
     PROVIDER_NAME: z.string().min(1).default('Switchboard'),
     PROVIDER_NOTIFY_ADDRESS: z.string().email().optional(),
 
