@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { jwksTokenVerifier, type TokenVerifier } from './auth';
+import { Bundles, latest } from './bundles';
+import { SecretStore, type SecretEntry, type SecretProperties, type SecretVersion } from './store';
+
+export { jwksTokenVerifier, type TokenVerifier } from './auth';
+
+export interface KeyVaultSimulatorOptions {
+  tls: { cert: string; key: string };
+  port?: number;
+  /** Decides whether a bearer token may use the vault (see jwksTokenVerifier). */
+  verifyToken: TokenVerifier;
+  /** Named in the 401 challenge; the SDK asks its credential for a token from `<authority>/<tenantId>`. */
+  authority?: string;
+  tenantId?: string;
+  /** Keeps the secrets across restarts (JSON, written after each change). Without it, memory only. */
+  dataFile?: string;
+  /** Soft-delete retention, 7–90 days, as set on a vault. */
+  recoverableDays?: number;
+}
+
+export interface KeyVaultSimulator {
+  /** The vault URL to give SecretClient, e.g. https://127.0.0.1:PORT */
+  url: string;
+  stop(): Promise<void>;
+  /** For tests: the current value and tags of a live secret, without going through the protocol. */
+  peek(name: string): { value: string; tags?: Record<string, string>; contentType?: string } | undefined;
+}
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+
+const NAME = /^[A-Za-z][A-Za-z0-9-]{0,126}$/;
+const PAGE_SIZE = 25;
+const MAX_BODY = 1024 * 1024;
+
+export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions): Promise<KeyVaultSimulator> {
+  const recoverableDays = options.recoverableDays ?? 90;
+  if (recoverableDays < 7 || recoverableDays > 90) throw new Error('recoverableDays must be 7–90');
+  const store = new SecretStore(recoverableDays, options.dataFile);
+  const challenge =
+    `Bearer authorization="${(options.authority ?? 'https://login.microsoftonline.com').replace(/\/+$/, '')}/` +
+    `${options.tenantId ?? 'organizations'}", resource="https://vault.azure.net"`;
+  const server = createServer({ cert: options.tls.cert, key: options.tls.key });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const vaultUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const bundles = new Bundles(vaultUrl, recoverableDays);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req).then(
+      (reply) => send(res, reply),
+      (e: unknown) =>
+        send(res, error(500, 'InternalServerError', e instanceof Error ? e.message : String(e))),
+    );
+  });
+
+  async function handle(req: IncomingMessage): Promise<Reply> {
+    const auth = req.headers.authorization ?? '';
+    const unauthorized = (message: string): Reply => ({
+      ...error(401, 'Unauthorized', message),
+      headers: { 'WWW-Authenticate': challenge },
+    });
+    if (!/^Bearer\s+\S/i.test(auth)) return unauthorized('Request is missing a Bearer or PoP token.');
+    if (!(await options.verifyToken(auth.replace(/^Bearer\s+/i, '').trim()))) {
+      return unauthorized('The access token is not valid for this vault.');
+    }
+    const url = new URL(req.url ?? '/', vaultUrl);
+    const apiVersion = url.searchParams.get('api-version');
+    if (!apiVersion) return error(400, 'BadParameter', 'The api-version query parameter is missing.');
+    const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+    const [collection, name, sub] = segments;
+    if (segments.length > 3 || (collection !== 'secrets' && collection !== 'deletedsecrets')) {
+      return error(404, 'NotFound', `No route for ${req.method} ${url.pathname}.`);
+    }
+    if (name !== undefined && !NAME.test(name)) {
+      return error(400, 'BadParameter', `The request URI contains an invalid name: ${name}`);
+    }
+    const method = req.method ?? 'GET';
+    const list = (items: unknown[]) => page(items, url, apiVersion);
+
+    if (collection === 'secrets') {
+      if (name === undefined) {
+        if (method === 'GET') return list(store.live().map((e) => bundles.item(e, latest(e), false)));
+      } else if (sub === 'versions') {
+        if (method === 'GET') {
+          const entry = store.find(name);
+          const versions = entry && !entry.deleted ? entry.versions : [];
+          return list(versions.map((v) => bundles.item(entry as SecretEntry, v, true)));
+        }
+      } else if (method === 'PUT' && sub === undefined) {
+        return setSecret(name, await readJson(req));
+      } else if (method === 'DELETE' && sub === undefined) {
+        const entry = liveEntry(name);
+        if (!entry) return secretNotFound(name);
+        store.softDelete(entry);
+        return { status: 200, body: bundles.deleted(entry, false) };
+      } else if (method === 'GET' || method === 'PATCH') {
+        const entry = liveEntry(name);
+        const version = entry && (sub ? entry.versions.find((v) => v.version === sub) : latest(entry));
+        if (!entry || !version) return secretNotFound(sub ? `${name}/${sub}` : name);
+        if (method === 'PATCH') {
+          store.update(version, properties(await readJson(req)));
+          return { status: 200, body: bundles.secret(entry, version, false) };
+        }
+        if (!version.enabled) {
+          return error(
+            403,
+            'Forbidden',
+            'Operation get is not allowed on a disabled secret.',
+            'SecretDisabled',
+          );
+        }
+        return { status: 200, body: bundles.secret(entry, version, true) };
+      }
+    } else if (name === undefined) {
+      if (method === 'GET') return list(store.deleted().map((e) => bundles.deleted(e, true)));
+    } else {
+      const entry = store.find(name);
+      const deleted = entry?.deleted ? entry : undefined;
+      if (sub === 'recover' && method === 'POST') {
+        if (!deleted) return deletedNotFound(name);
+        store.recover(deleted);
+        return { status: 200, body: bundles.secret(deleted, latest(deleted), false) };
+      }
+      if (sub === undefined && method === 'GET') {
+        return deleted ? { status: 200, body: bundles.deleted(deleted, false) } : deletedNotFound(name);
+      }
+      if (sub === undefined && method === 'DELETE') {
+        if (!deleted) return deletedNotFound(name);
+        store.purge(deleted);
+        return { status: 204 };
+      }
+    }
+    return error(405, 'MethodNotAllowed', `${method} is not supported on ${url.pathname}.`);
+  }
+
+  function liveEntry(name: string): SecretEntry | undefined {
+    const entry = store.find(name);
+    return entry && !entry.deleted ? entry : undefined;
+  }
+
+  function setSecret(name: string, body: Record<string, unknown>): Reply {
+    if (typeof body.value !== 'string') return error(400, 'BadParameter', 'Property value is required.');
+    if (store.find(name)?.deleted) {
+      return error(
+        409,
+        'Conflict',
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; ` +
+          'in this state, the secret can only be recovered or purged.',
+        'ObjectIsDeletedButRecoverable',
+      );
+    }
+    const { entry, version } = store.set(name, body.value, { enabled: true, ...properties(body) });
+    return { status: 200, body: bundles.secret(entry, version, true) };
+  }
+
+  function page(items: unknown[], url: URL, apiVersion: string): Reply {
+    const max = url.searchParams.get('maxresults');
+    const size = max === null ? PAGE_SIZE : Number(max);
+    if (!Number.isInteger(size) || size < 1 || size > PAGE_SIZE) {
+      return error(400, 'BadParameter', `maxresults must be between 1 and ${PAGE_SIZE}.`);
+    }
+    const offset = decodeSkipToken(url.searchParams.get('$skiptoken'));
+    const value = items.slice(offset, offset + size);
+    const next = offset + size < items.length;
+    const nextLink = next
+      ? `${vaultUrl}${url.pathname}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${encodeSkipToken(offset + size)}` +
+        (max === null ? '' : `&maxresults=${size}`)
+      : null;
+    return { status: 200, body: { value, nextLink } };
+  }
+
+  return {
+    url: vaultUrl,
+    stop: () =>
+      new Promise((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+    peek(name) {
+      const entry = liveEntry(name);
+      if (!entry) return undefined;
+      const { value, tags, contentType } = latest(entry);
+      return { value, ...(tags ? { tags } : {}), ...(contentType !== undefined ? { contentType } : {}) };
+    },
+  };
+}
+
+/** The settable properties of a set or update body; absent ones stay undefined. */
+function properties(body: Record<string, unknown>): Partial<SecretProperties> {
+  const attributes = (
+    typeof body.attributes === 'object' && body.attributes !== null ? body.attributes : {}
+  ) as Record<string, unknown>;
+  const props: Partial<SecretVersion> = {};
+  if (typeof body.contentType === 'string') props.contentType = body.contentType;
+  if (typeof body.tags === 'object' && body.tags !== null) props.tags = body.tags as Record<string, string>;
+  if (typeof attributes.enabled === 'boolean') props.enabled = attributes.enabled;
+  if (typeof attributes.exp === 'number') props.exp = attributes.exp;
+  if (typeof attributes.nbf === 'number') props.nbf = attributes.nbf;
+  return props;
+}
+
+function secretNotFound(nameOrId: string): Reply {
+  return error(
+    404,
+    'SecretNotFound',
+    `A secret with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this secret you may be ` +
+      'able to recover it using the correct recovery command. For help resolving this issue, please see ' +
+      'https://go.microsoft.com/fwlink/?linkid=2125182',
+  );
+}
+
+function deletedNotFound(name: string): Reply {
+  return error(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+}
+
+function error(status: number, code: string, message: string, innerCode?: string): Reply {
+  return {
+    status,
+    body: { error: { code, message, ...(innerCode ? { innererror: { code: innerCode } } : {}) } },
+  };
+}
+
+/** The service's skip tokens are opaque base64 JSON with a marker; here the marker is an offset. */
+function encodeSkipToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ NextMarker: String(offset), TargetLocation: 0 })).toString('base64url');
+}
+
+function decodeSkipToken(token: string | null): number {
+  if (!token) return 0;
+  try {
+    const marker = Number(
+      (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { NextMarker?: string }).NextMarker,
+    );
+    return Number.isInteger(marker) && marker > 0 ? marker : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    'x-ms-request-id': randomUUID(),
+    ...(body ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
+    ...reply.headers,
+  });
+  res.end(body);
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      'data-file': { type: 'string' },
+      'jwks-url': { type: 'string' },
+      'tenant-id': { type: 'string' },
+      authority: { type: 'string' },
+    },
+  });
+  const jwksUrl = values['jwks-url'] ?? process.env.KEYVAULT_JWKS_URL;
+  if (!jwksUrl) {
+    console.error(
+      'Give --jwks-url (or KEYVAULT_JWKS_URL): the identity server whose tokens the vault accepts.',
+    );
+    process.exit(2);
+  }
+  const tenantId = values['tenant-id'] ?? process.env.KEYVAULT_TENANT_ID;
+  import('../tls/certs')
+    .then(({ ensureDevCertificates }) => ensureDevCertificates())
+    .then(({ cert, key }) =>
+      startKeyVaultSimulator({
+        tls: { cert, key },
+        port: Number(values.port ?? process.env.KEYVAULT_PORT ?? 0),
+        verifyToken: jwksTokenVerifier({ jwksUrl, ...(tenantId ? { tenantId } : {}) }),
+        authority: values.authority ?? process.env.KEYVAULT_AUTHORITY,
+        tenantId,
+        dataFile: path.resolve(
+          values['data-file'] ?? process.env.KEYVAULT_DATA_FILE ?? '.local/keyvault/secrets.json',
+        ),
+      }),
+    )
+    .then(
+      (vault) => console.log(vault.url),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+}
