@@ -1,8 +1,27 @@
 import type { Trigger } from '../shared/triggers';
+import { createCustomer, getCustomer, listCustomers } from './customers/customers';
+import {
+  getInvitationSettings,
+  listInvitations,
+  revokeInvitation,
+  sendInvitation,
+  updateInvitationSettings,
+} from './invitations/invitations';
 import { health, healthDetails } from './ops/health';
 
 /**
  * Every trigger of the app, in one list. `main.ts` registers them with Azure; the local host in
  * `dev/host` serves the same list.
  */
-export const triggers: Trigger[] = [health, healthDetails];
+export const triggers: Trigger[] = [
+  health,
+  healthDetails,
+  createCustomer,
+  listCustomers,
+  getCustomer,
+  sendInvitation,
+  listInvitations,
+  revokeInvitation,
+  getInvitationSettings,
+  updateInvitationSettings,
+];

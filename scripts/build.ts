@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   const bytes = statSync('dist/main.js').size;
-  console.log(`dist/main.js ${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`);
+  console.log(
+    `dist/main.js ${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`,
+  );
 }
 
 main().catch((e: unknown) => {

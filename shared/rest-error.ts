@@ -19,6 +19,9 @@ export function restErrorInfo(e: unknown): RestErrorInfo | undefined {
 /** A short description safe to log and to show an operator: status and code, never a body. */
 export function describeRestError(e: unknown): string {
   const info = restErrorInfo(e);
-  if (info) return info.statusCode ? `HTTP ${info.statusCode} ${info.code ?? ''}`.trim() : (info.code ?? 'unreachable');
+  if (info)
+    return info.statusCode
+      ? `HTTP ${info.statusCode} ${info.code ?? ''}`.trim()
+      : (info.code ?? 'unreachable');
   return 'unreachable';
 }

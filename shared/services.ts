@@ -2,6 +2,10 @@ import type { TokenCredential } from '@azure/identity';
 import { createAzureCredential } from './azure-credential';
 import { loadConfig, type Config } from './config';
 import { createMailer, type Mailer } from './email/mailer';
+import { createCustomerService, type CustomerService } from './onboarding/customers';
+import { createInvitationSettings, type InvitationSettingsService } from './onboarding/invitation-settings';
+import { createInvitationService, type InvitationService } from './onboarding/invitations';
+import { createOnboardingRepositories, type OnboardingRepositories } from './onboarding/repositories';
 import { createHealthService, probeHttp, type HealthService } from './ops/health';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
@@ -21,6 +25,10 @@ export interface Services {
   secrets: SecretStore;
   mailer: Mailer;
   health: HealthService;
+  onboarding: OnboardingRepositories;
+  customers: CustomerService;
+  invitationSettings: InvitationSettingsService;
+  invitations: InvitationService;
 }
 
 export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
@@ -41,19 +49,38 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
       keyVault: () => secrets.probe(),
       email: () => mailer.probe(),
       identity: () =>
-        probeHttp(`${config.identity.authorityHost}/organizations/v2.0/.well-known/openid-configuration`, timeoutMs, true),
+        probeHttp(
+          `${config.identity.authorityHost}/organizations/v2.0/.well-known/openid-configuration`,
+          timeoutMs,
+          true,
+        ),
       graph: () => probeHttp(`${config.graph.baseUrl}/v1.0/organization`, timeoutMs),
     },
+  });
+  const audit = createAuditLog(storage);
+  const onboarding = createOnboardingRepositories(storage);
+  const customers = createCustomerService({ repos: onboarding, audit });
+  const invitationSettings = createInvitationSettings({ storage, config, audit });
+  const invitations = createInvitationService({
+    repos: onboarding,
+    customers,
+    settings: invitationSettings,
+    mailer,
+    audit,
   });
   return {
     config,
     credential,
     storage,
     queues: createQueueSender(storage),
-    audit: createAuditLog(storage),
+    audit,
     secrets,
     mailer,
     health,
+    onboarding,
+    customers,
+    invitationSettings,
+    invitations,
   };
 }
 

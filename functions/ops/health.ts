@@ -11,7 +11,11 @@ export const health = http({
   handler: handled(async () => {
     const report = await services().health.check();
     const down = report.components.filter((c) => c.status === 'down').map((c) => c.name);
-    return json(report.status === 'healthy' ? 200 : 503, { status: report.status, checkedAt: report.checkedAt, down });
+    return json(report.status === 'healthy' ? 200 : 503, {
+      status: report.status,
+      checkedAt: report.checkedAt,
+      down,
+    });
   }),
 });
 

@@ -19,54 +19,51 @@ const publicUrl = z
     'must be an https:// URL (http:// only for localhost)',
   )
   .transform((u) => u.replace(/\/+$/, ''));
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const positiveInt = z.coerce.number().int().positive();
 
-const schema = z
-  .object({
-    /** Storage: a connection string (local, or a Key Vault reference) … */
-    AzureWebJobsStorage: z.string().min(1).optional(),
-    /** … or identity-based endpoints, as the Functions host reads them. */
-    AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
-    AzureWebJobsStorage__queueServiceUri: httpsUrl.optional(),
-    /** Prefix for table and queue names, so several deployments (or test runs) share an account. */
-    STORAGE_NAME_PREFIX: z
-      .string()
-      .regex(/^[a-z][a-z0-9]{0,15}$/, 'lower-case letters and digits, starting with a letter, at most 16')
-      .default(''),
+const schema = z.object({
+  /** Storage: a connection string (local, or a Key Vault reference) … */
+  AzureWebJobsStorage: z.string().min(1).optional(),
+  /** … or identity-based endpoints, as the Functions host reads them. */
+  AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
+  AzureWebJobsStorage__queueServiceUri: httpsUrl.optional(),
+  /** Prefix for table and queue names, so several deployments (or test runs) share an account. */
+  STORAGE_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,15}$/, 'lower-case letters and digits, starting with a letter, at most 16')
+    .default(''),
 
-    /** Client id of a user-assigned managed identity; empty for the system-assigned one. */
-    MANAGED_IDENTITY_CLIENT_ID: z.string().uuid().optional(),
+  /** Client id of a user-assigned managed identity; empty for the system-assigned one. */
+  MANAGED_IDENTITY_CLIENT_ID: z.string().uuid().optional(),
 
-    KEY_VAULT_URL: httpsUrl,
-    /** The Key Vault client checks that the auth challenge names a vault resource; off only for the local vault. */
-    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: bool.default(true),
+  KEY_VAULT_URL: httpsUrl,
+  /** The Key Vault client checks that the auth challenge names a vault resource; off only for the local vault. */
+  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: bool.default(true),
 
-    EMAIL_ENDPOINT: httpsUrl,
-    /** Name of the Key Vault secret holding the Communication Services access key; without it, managed identity. */
-    EMAIL_ACCESS_KEY_SECRET_NAME: z.string().min(1).optional(),
-    EMAIL_SENDER_ADDRESS: z.string().email(),
+  EMAIL_ENDPOINT: httpsUrl,
+  /** Name of the Key Vault secret holding the Communication Services access key; without it, managed identity. */
+  EMAIL_ACCESS_KEY_SECRET_NAME: z.string().min(1).optional(),
+  EMAIL_SENDER_ADDRESS: z.string().email(),
 
-    /** Microsoft identity platform and Graph (the local stack points these at the simulator). */
-    AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
-    GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
-    /** The provider's multi-tenant app registration. */
-    APP_CLIENT_ID: z.string().uuid(),
-    /** How the app proves itself to Microsoft: a Key Vault secret, a Key Vault certificate, or the managed identity. */
-    APP_CREDENTIAL: z.enum(['secret', 'certificate', 'managed-identity']).default('secret'),
-    APP_CLIENT_SECRET_NAME: z.string().min(1).default('app-client-secret'),
-    APP_CERTIFICATE_SECRET_NAME: z.string().min(1).default('app-client-certificate'),
+  /** Microsoft identity platform and Graph (the local stack points these at the simulator). */
+  AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
+  GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
+  /** The provider's multi-tenant app registration. */
+  APP_CLIENT_ID: z.string().uuid(),
+  /** How the app proves itself to Microsoft: a Key Vault secret, a Key Vault certificate, or the managed identity. */
+  APP_CREDENTIAL: z.enum(['secret', 'certificate', 'managed-identity']).default('secret'),
+  APP_CLIENT_SECRET_NAME: z.string().min(1).default('app-client-secret'),
+  APP_CERTIFICATE_SECRET_NAME: z.string().min(1).default('app-client-certificate'),
 
-    /** Public address of this app: invitation links and the OAuth redirect URI are built from it. */
-    PUBLIC_BASE_URL: publicUrl,
-    PROVIDER_NAME: z.string().min(1).default('Switchboard'),
-    PROVIDER_NOTIFY_ADDRESS: z.string().email().optional(),
+  /** Public address of this app: invitation links and the OAuth redirect URI are built from it. */
+  PUBLIC_BASE_URL: publicUrl,
+  PROVIDER_NAME: z.string().min(1).default('Switchboard'),
+  PROVIDER_NOTIFY_ADDRESS: z.string().email().optional(),
 
-    /** How long a health probe waits for each component. */
-    HEALTH_TIMEOUT_MS: positiveInt.default(3000),
-  });
+  /** How long a health probe waits for each component. */
+  HEALTH_TIMEOUT_MS: positiveInt.default(3000),
+});
 
 export type Settings = z.infer<typeof schema>;
 
@@ -122,7 +119,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const s = parsed.data;
   return {
     storage: s.AzureWebJobsStorage
-      ? { kind: 'connectionString', connectionString: s.AzureWebJobsStorage, namePrefix: s.STORAGE_NAME_PREFIX }
+      ? {
+          kind: 'connectionString',
+          connectionString: s.AzureWebJobsStorage,
+          namePrefix: s.STORAGE_NAME_PREFIX,
+        }
       : {
           kind: 'identity',
           tableUrl: s.AzureWebJobsStorage__tableServiceUri!,
@@ -144,7 +145,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       certificateSecretName: s.APP_CERTIFICATE_SECRET_NAME,
     },
     graph: { baseUrl: s.GRAPH_BASE_URL },
-    portal: { publicBaseUrl: s.PUBLIC_BASE_URL, redirectUri: `${s.PUBLIC_BASE_URL}/authenticate/OAuth2Callback` },
+    portal: {
+      publicBaseUrl: s.PUBLIC_BASE_URL,
+      redirectUri: `${s.PUBLIC_BASE_URL}/authenticate/OAuth2Callback`,
+    },
     provider: { name: s.PROVIDER_NAME, notifyAddress: s.PROVIDER_NOTIFY_ADDRESS },
     health: { timeoutMs: s.HEALTH_TIMEOUT_MS },
   };

@@ -32,7 +32,8 @@ export function createMailer(
     client ??= (async () => {
       if (!email.accessKeySecretName) return new EmailClient(email.endpoint, deps.credential);
       const key = await deps.secrets.get(email.accessKeySecretName);
-      if (!key) throw new DependencyError('e-mail', `the access key secret ${email.accessKeySecretName} is missing`);
+      if (!key)
+        throw new DependencyError('e-mail', `the access key secret ${email.accessKeySecretName} is missing`);
       return new EmailClient(`endpoint=${email.endpoint}/;accesskey=${key}`);
     })();
     client.catch(() => (client = undefined));

@@ -17,7 +17,9 @@ export async function readJson<S extends z.ZodType>(
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ValidationError('The body is not valid JSON.', [{ field: '(body)', message: 'not valid JSON' }]);
+    throw new ValidationError('The body is not valid JSON.', [
+      { field: '(body)', message: 'not valid JSON' },
+    ]);
   }
   return { value: parseWith(schema, parsed), raw };
 }

@@ -14,7 +14,9 @@ export interface ErrorBody {
 export function errorResponse(e: unknown, context: InvocationContext): HttpResponseInit {
   if (e instanceof DomainError) {
     if (e instanceof DependencyError) {
-      context.warn(JSON.stringify({ event: 'dependency_unavailable', dependency: e.dependency, message: e.message }));
+      context.warn(
+        JSON.stringify({ event: 'dependency_unavailable', dependency: e.dependency, message: e.message }),
+      );
     }
     return {
       status: e.status,

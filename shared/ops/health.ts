@@ -38,7 +38,11 @@ export function createHealthService(deps: { probes: HealthProbes; timeoutMs: num
   };
 }
 
-async function run(name: ComponentName, probe: () => Promise<void>, timeoutMs: number): Promise<ComponentHealth> {
+async function run(
+  name: ComponentName,
+  probe: () => Promise<void>,
+  timeoutMs: number,
+): Promise<ComponentHealth> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -52,7 +52,12 @@ export function createAuditLog(storage: StorageClients, now: () => Date = () => 
       const at = now();
       // Inverted time first so a partition reads newest-first; random suffix keeps same-millisecond rows apart.
       const id = `${String(MAX_TICKS - at.getTime()).padStart(13, '0')}-${randomBytes(4).toString('hex')}`;
-      const row: AuditEntry = { id, scope: entry.customerId ?? PROVIDER_SCOPE, at: at.toISOString(), ...entry };
+      const row: AuditEntry = {
+        id,
+        scope: entry.customerId ?? PROVIDER_SCOPE,
+        at: at.toISOString(),
+        ...entry,
+      };
       return (await repo.create(row)).value;
     },
     async list({ customerId, limit = 100, continuationToken }) {

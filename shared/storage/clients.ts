@@ -17,7 +17,10 @@ export interface StorageClients {
   queueService(): QueueServiceClient;
 }
 
-export function createStorageClients(storage: Config['storage'], credential: TokenCredential): StorageClients {
+export function createStorageClients(
+  storage: Config['storage'],
+  credential: TokenCredential,
+): StorageClients {
   const prefix = storage.namePrefix;
   const tableName = (name: string) => `${prefix}${name}`;
   const queueName = (name: string) => `${prefix}${name}`;

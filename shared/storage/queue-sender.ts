@@ -35,9 +35,13 @@ export function createQueueSender(storage: StorageClients): QueueSender {
           ...(options.visibilityDelaySeconds ? { visibilityTimeout: options.visibilityDelaySeconds } : {}),
         });
       } catch (e) {
-        throw new DependencyError('storage', `queue ${storage.queueName(queueName)}: ${describeRestError(e)}`, {
-          cause: e,
-        });
+        throw new DependencyError(
+          'storage',
+          `queue ${storage.queueName(queueName)}: ${describeRestError(e)}`,
+          {
+            cause: e,
+          },
+        );
       }
     },
   };

@@ -145,7 +145,9 @@ export class TableRepository<T extends object> {
   ): Promise<Page<T>> {
     await this.ensureTable();
     const filters = [
-      options.partitionKey !== undefined ? `PartitionKey eq '${escapeOData(options.partitionKey)}'` : undefined,
+      options.partitionKey !== undefined
+        ? `PartitionKey eq '${escapeOData(options.partitionKey)}'`
+        : undefined,
       options.filter,
     ].filter((f): f is string => f !== undefined);
     const pages = this.client
@@ -185,7 +187,10 @@ export class TableRepository<T extends object> {
         case 'update':
           return ['update', this.toEntity(s.value), 'Replace', { etag: s.etag }];
         case 'delete':
-          return ['delete', { partitionKey: s.partitionKey, rowKey: s.rowKey, ...(s.etag ? { etag: s.etag } : {}) }];
+          return [
+            'delete',
+            { partitionKey: s.partitionKey, rowKey: s.rowKey, ...(s.etag ? { etag: s.etag } : {}) },
+          ];
       }
     });
     const partitions = new Set(actions.map((a) => a[1].partitionKey));
@@ -197,7 +202,9 @@ export class TableRepository<T extends object> {
       await this.guard(() => this.client.submitTransaction(actions));
     } catch (e) {
       if ([409, 412, 404].includes(restErrorInfo(e)?.statusCode ?? 0)) {
-        throw new ConflictError(`The ${this.def.entityName} changes conflicted with another write; nothing was changed.`);
+        throw new ConflictError(
+          `The ${this.def.entityName} changes conflicted with another write; nothing was changed.`,
+        );
       }
       throw e;
     }
@@ -215,7 +222,13 @@ export class TableRepository<T extends object> {
   }
 
   private fromEntity(entity: TableEntity & { etag?: string }): Stored<T> {
-    const { partitionKey: _pk, rowKey: _rk, etag, timestamp: _ts, ...rest } = entity as Record<string, unknown>;
+    const {
+      partitionKey: _pk,
+      rowKey: _rk,
+      etag,
+      timestamp: _ts,
+      ...rest
+    } = entity as Record<string, unknown>;
     const raw: Record<string, unknown> = {};
     const json = new Set<string>(this.def.jsonFields ?? []);
     for (const [k, v] of Object.entries(rest)) {
@@ -253,7 +266,9 @@ export class TableRepository<T extends object> {
     } catch (e) {
       const status = restErrorInfo(e)?.statusCode;
       if (status !== undefined && status < 500) throw e;
-      throw new DependencyError('storage', `table ${this.client.tableName}: ${describeRestError(e)}`, { cause: e });
+      throw new DependencyError('storage', `table ${this.client.tableName}: ${describeRestError(e)}`, {
+        cause: e,
+      });
     }
   }
 }

@@ -51,7 +51,9 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty setting as missing', () => {
-    expect(problems({ ...valid, KEY_VAULT_URL: '' })).toEqual([{ setting: 'KEY_VAULT_URL', message: 'is required' }]);
+    expect(problems({ ...valid, KEY_VAULT_URL: '' })).toEqual([
+      { setting: 'KEY_VAULT_URL', message: 'is required' },
+    ]);
   });
 
   it('names a malformed setting and says what is wrong with it', () => {
@@ -59,9 +61,9 @@ describe('loadConfig', () => {
       { setting: 'KEY_VAULT_URL', message: 'must be an https:// URL' },
     ]);
     expect(problems({ ...valid, APP_CLIENT_ID: 'my-app' }).map((p) => p.setting)).toEqual(['APP_CLIENT_ID']);
-    expect(problems({ ...valid, KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'maybe' }).map((p) => p.setting)).toEqual([
-      'KEY_VAULT_VERIFY_CHALLENGE_RESOURCE',
-    ]);
+    expect(
+      problems({ ...valid, KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'maybe' }).map((p) => p.setting),
+    ).toEqual(['KEY_VAULT_VERIFY_CHALLENGE_RESOURCE']);
   });
 
   it('accepts identity-based storage endpoints instead of a connection string', () => {
@@ -72,18 +74,19 @@ describe('loadConfig', () => {
       AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
     });
     expect(config.storage.kind).toBe('identity');
-    expect(problems({ ...rest, AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net' })[0]?.setting).toBe(
-      'AzureWebJobsStorage',
-    );
+    expect(
+      problems({ ...rest, AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net' })[0]
+        ?.setting,
+    ).toBe('AzureWebJobsStorage');
   });
 
   it('allows a plain http public address only on the loopback', () => {
     expect(loadConfig({ ...valid, PUBLIC_BASE_URL: 'http://localhost:7071' }).portal.redirectUri).toBe(
       'http://localhost:7071/authenticate/OAuth2Callback',
     );
-    expect(problems({ ...valid, PUBLIC_BASE_URL: 'http://portal.provider.example' }).map((p) => p.setting)).toEqual([
-      'PUBLIC_BASE_URL',
-    ]);
+    expect(
+      problems({ ...valid, PUBLIC_BASE_URL: 'http://portal.provider.example' }).map((p) => p.setting),
+    ).toEqual(['PUBLIC_BASE_URL']);
   });
 
   it('never echoes a setting value in its error', () => {
