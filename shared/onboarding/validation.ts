@@ -20,6 +20,7 @@ export const customerNameSchema = z
   .trim()
   .min(1, 'is required')
   .max(200, 'at most 200 characters')
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 export const adminEmailSchema = z
