@@ -3,7 +3,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -270,6 +270,7 @@ describe('Key Vault simulator persistence', () => {
       expect(JSON.parse(readFileSync(dataFile, 'utf8'))).toHaveProperty('secrets');
     } finally {
       await second.stop();
+      rmSync(path.dirname(dataFile), { recursive: true, force: true });
     }
   });
 });
