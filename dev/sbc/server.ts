@@ -1,0 +1,160 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createSbcState, type SbcState } from './state';
+
+export { type DialPlan, type DialPlanRule, type SbcState } from './state';
+
+/** The device's identity, as `GET /api/v1/status` reports it. */
+export interface SbcIdentity {
+  productType: string;
+  versionID: string;
+  serialNumber: string;
+  macAddress: string;
+  ipAddress: string;
+  subnetMask: string;
+  defaultGateway: string;
+}
+
+export interface SbcSimulatorOptions {
+  tls: { cert: string; key: string };
+  port?: number;
+  /** The one REST user (the device's Security Administrator). */
+  username: string;
+  password: string;
+  identity?: Partial<SbcIdentity>;
+}
+
+export interface SbcSimulator {
+  url: string;
+  stop(): Promise<void>;
+  /** The device's live state, for tests to read or arrange. */
+  state: SbcState;
+}
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+type Handler = (req: IncomingMessage) => Reply | Promise<Reply>;
+
+const DEFAULT_IDENTITY: SbcIdentity = {
+  productType: 'Mediant VE SBC',
+  versionID: '7.40A.500.123',
+  serialNumber: '10178023505966',
+  macAddress: '00908f6e7e1d',
+  ipAddress: '127.0.0.1',
+  subnetMask: '255.0.0.0',
+  defaultGateway: '0.0.0.0',
+};
+
+export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<SbcSimulator> {
+  const identity = { ...DEFAULT_IDENTITY, ...options.identity };
+  const state = createSbcState();
+  const expected = digest(`${options.username}:${options.password}`);
+
+  // One entry per "METHOD /path"; the CLI-script endpoints join this table.
+  const routes = new Map<string, Handler>([
+    [
+      'GET /api/v1/status',
+      () => ({
+        status: 200,
+        body: {
+          localTimeStamp: new Date().toISOString(),
+          ipAddress: identity.ipAddress,
+          subnetMask: identity.subnetMask,
+          defaultGateway: identity.defaultGateway,
+          productType: identity.productType,
+          versionID: identity.versionID,
+          protocolType: 'SIP',
+          operationalState: state.operationalState,
+          highAvailability: 'Not Operational',
+          serialNumber: identity.serialNumber,
+          macAddress: identity.macAddress,
+          systemUpTime: Math.floor((Date.now() - state.startedAt) / 1000),
+          saveNeeded: state.saveNeeded,
+          resetNeeded: state.resetNeeded,
+          upgradeStatus: 'None',
+        },
+      }),
+    ],
+  ]);
+
+  async function handle(req: IncomingMessage): Promise<Reply> {
+    if (!authorized(req.headers.authorization)) {
+      return { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="SBC"' } };
+    }
+    const pathname = new URL(req.url ?? '/', 'https://sbc').pathname.replace(/\/+$/, '');
+    const handler = routes.get(`${req.method} ${pathname}`);
+    if (handler) return handler(req);
+    const known = [...routes.keys()].some((k) => k.endsWith(` ${pathname}`));
+    return known
+      ? { status: 405, body: { description: `${req.method} is not supported on ${pathname}` } }
+      : { status: 404, body: { description: `${pathname} not found` } };
+  }
+
+  /** HTTP Basic, compared in constant time (on digests, so lengths never leak). */
+  function authorized(header: string | undefined): boolean {
+    const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
+    if (!m) return false;
+    return timingSafeEqual(digest(Buffer.from(m[1] ?? '', 'base64').toString('utf8')), expected);
+  }
+
+  const server = createServer(
+    { cert: options.tls.cert, key: options.tls.key },
+    (req: IncomingMessage, res) => {
+      Promise.resolve()
+        .then(() => handle(req))
+        .then(
+          (reply) => send(res, reply),
+          (e: unknown) =>
+            send(res, { status: 500, body: { description: e instanceof Error ? e.message : String(e) } }),
+        );
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    state,
+    stop: () =>
+      new Promise((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  res.writeHead(reply.status, { ...(body ? { 'Content-Type': 'application/json' } : {}), ...reply.headers });
+  res.end(body);
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { port: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' } },
+  });
+  import('../tls/certs')
+    .then(({ ensureDevCertificates }) => ensureDevCertificates())
+    .then(({ cert, key }) =>
+      startSbcSimulator({
+        tls: { cert, key },
+        port: Number(values.port ?? process.env.SBC_PORT ?? 0),
+        username: values.username ?? process.env.SBC_USERNAME ?? 'Admin',
+        password: values.password ?? process.env.SBC_PASSWORD ?? 'Admin',
+      }),
+    )
+    .then(
+      (sbc) => console.log(sbc.url),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+}
