@@ -73,7 +73,12 @@ export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions):
     const url = new URL(req.url ?? '/', vaultUrl);
     const apiVersion = url.searchParams.get('api-version');
     if (!apiVersion) return error(400, 'BadParameter', 'The api-version query parameter is missing.');
-    const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = url.pathname.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+    } catch {
+      return error(400, 'BadParameter', 'The request URI is malformed.');
+    }
     const [collection, name, sub] = segments;
     if (segments.length > 3 || (collection !== 'secrets' && collection !== 'deletedsecrets')) {
       return error(404, 'NotFound', `No route for ${req.method} ${url.pathname}.`);
@@ -94,7 +99,8 @@ export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions):
           return list(versions.map((v) => bundles.item(entry as SecretEntry, v, true)));
         }
       } else if (method === 'PUT' && sub === undefined) {
-        return setSecret(name, await readJson(req));
+        const body = await readJson(req);
+        return body ? setSecret(name, body) : badBody();
       } else if (method === 'DELETE' && sub === undefined) {
         const entry = liveEntry(name);
         if (!entry) return secretNotFound(name);
@@ -105,7 +111,9 @@ export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions):
         const version = entry && (sub ? entry.versions.find((v) => v.version === sub) : latest(entry));
         if (!entry || !version) return secretNotFound(sub ? `${name}/${sub}` : name);
         if (method === 'PATCH') {
-          store.update(version, properties(await readJson(req)));
+          const body = await readJson(req);
+          if (!body) return badBody();
+          store.update(version, properties(body));
           return { status: 200, body: bundles.secret(entry, version, false) };
         }
         if (!version.enabled) {
@@ -244,18 +252,27 @@ function decodeSkipToken(token: string | null): number {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** The JSON object in the body, or undefined when there is none, it is not JSON, or it is too large. */
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('request body too large');
+    if (size > MAX_BODY) return undefined;
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return {};
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function badBody(): Reply {
+  return error(400, 'BadParameter', 'The request body must be a JSON object.');
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -231,6 +231,18 @@ describe('Key Vault simulator with the real SecretClient', () => {
     expect((await client(credential).setSecret('slash-audience', 'ok')).value).toBe('ok');
   });
 
+  it('rejects a body that is not a JSON object with 400 BadParameter', async () => {
+    const { token } = await new TestCredential(() => signingKey).getToken('https://vault.azure.net/.default');
+    const res = await fetch(`${vault.url}/secrets/malformed?api-version=7.5`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: '{"value": ',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BadParameter');
+    expect(vault.peek('malformed')).toBeUndefined();
+  });
+
   it('rejects an invalid name with 400 BadParameter', async () => {
     for (const name of ['under_score', '1starts-with-digit', 'x'.repeat(128)]) {
       const e = await restError(client().setSecret(name, 'x'));
