@@ -121,23 +121,48 @@ function precedenceDigit(segment: Segment): number {
 
 function parseSegment(text: string, template: string): Segment {
   if (text === '') throw new Error(`Route "${template}": empty segment`);
-  const parts = text.split(/(\{[^{}]*\})/).filter((p) => p !== '');
-  const params = parts.filter((p) => p.startsWith('{'));
-  if (params.length === 0) {
-    if (/[{}]/.test(text)) throw new Error(`Route "${template}": unbalanced brace in "${text}"`);
-    return { kind: 'literal', text };
-  }
-  if (parts.length === 1) return parseParam((parts[0] as string).slice(1, -1), template);
+  const parts = tokenize(text, template);
+  const params = parts.filter((p) => p.kind === 'param').map((p) => parseParam(p.text, template));
+  if (params.length === 0) return { kind: 'literal', text: parts.map((p) => p.text).join('') };
+  if (parts.length === 1) return params[0] as Param;
   // Several pieces in one segment: literals must match exactly, parameters take what lies between.
-  const parsed = params.map((p) => parseParam(p.slice(1, -1), template));
-  if (parsed.some((p) => p.catchAll || p.optional)) {
+  if (params.some((p) => p.catchAll || p.optional)) {
     throw new Error(`Route "${template}": "${text}" mixes text with an optional or catch-all parameter`);
   }
-  if (parts.some((p, i) => p.startsWith('{') && parts[i + 1]?.startsWith('{'))) {
+  if (parts.some((p, i) => p.kind === 'param' && parts[i + 1]?.kind === 'param')) {
     throw new Error(`Route "${template}": "${text}" has two parameters with nothing between them`);
   }
-  const source = parts.map((p) => (p.startsWith('{') ? '(.+?)' : escapeRegExp(p))).join('');
-  return { kind: 'complex', regex: new RegExp(`^${source}$`, 'i'), params: parsed };
+  const source = parts.map((p) => (p.kind === 'param' ? '(.+?)' : escapeRegExp(p.text))).join('');
+  return { kind: 'complex', regex: new RegExp(`^${source}$`, 'i'), params };
+}
+
+/** Splits a segment into literal text and `{…}` parameters; `{{` and `}}` stand for literal braces. */
+function tokenize(text: string, template: string): { kind: 'literal' | 'param'; text: string }[] {
+  const out: { kind: 'literal' | 'param'; text: string }[] = [];
+  let buffer = '';
+  let inParam = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if ((c === '{' || c === '}') && text[i + 1] === c) {
+      buffer += c;
+      i++;
+    } else if (c === '{' && !inParam) {
+      if (buffer !== '') out.push({ kind: 'literal', text: buffer });
+      buffer = '';
+      inParam = true;
+    } else if (c === '}' && inParam) {
+      out.push({ kind: 'param', text: buffer });
+      buffer = '';
+      inParam = false;
+    } else if (c === '{' || c === '}') {
+      throw new Error(`Route "${template}": unbalanced brace in "${text}"`);
+    } else {
+      buffer += c;
+    }
+  }
+  if (inParam) throw new Error(`Route "${template}": unbalanced brace in "${text}"`);
+  if (buffer !== '') out.push({ kind: 'literal', text: buffer });
+  return out;
 }
 
 function parseParam(token: string, template: string): Param {
