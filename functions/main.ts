@@ -1,11 +1,12 @@
 import { app } from '@azure/functions';
 import { loadConfig } from '../shared/config';
+import { withQueuePrefix } from '../shared/triggers';
 import { triggers } from './index';
 
 // Fail at start, naming every missing or malformed setting, rather than on the first request.
 const config = loadConfig(process.env);
 
-for (const t of triggers) {
+for (const t of withQueuePrefix(triggers, config.storage.namePrefix)) {
   switch (t.kind) {
     case 'http':
       app.http(t.name, { route: t.route, methods: t.methods, authLevel: t.authLevel, handler: t.handler });
@@ -15,7 +16,7 @@ for (const t of triggers) {
       break;
     case 'queue':
       app.storageQueue(t.name, {
-        queueName: config.storage.namePrefix + t.queueName,
+        queueName: t.queueName,
         connection: 'AzureWebJobsStorage',
         handler: t.handler,
       });

@@ -38,3 +38,11 @@ export type Trigger = HttpTrigger | TimerTrigger | QueueTrigger;
 export const http = (t: Omit<HttpTrigger, 'kind'>): HttpTrigger => ({ kind: 'http', ...t });
 export const timer = (t: Omit<TimerTrigger, 'kind'>): TimerTrigger => ({ kind: 'timer', ...t });
 export const queue = (t: Omit<QueueTrigger, 'kind'>): QueueTrigger => ({ kind: 'queue', ...t });
+
+/**
+ * Queue names carry the deployment's storage prefix (STORAGE_NAME_PREFIX) so several deployments or
+ * test runs can share an account; the Azure registration and the local host both apply it here.
+ */
+export function withQueuePrefix(triggers: Trigger[], prefix: string): Trigger[] {
+  return triggers.map((t) => (t.kind === 'queue' ? { ...t, queueName: `${prefix}${t.queueName}` } : t));
+}
