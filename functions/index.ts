@@ -1,4 +1,10 @@
 import type { Trigger } from '../shared/triggers';
+import {
+  authenticateCallback,
+  authenticateInvitation,
+  authenticateStart,
+  authenticateStylesheet,
+} from './authenticate/authenticate';
 import { createCustomer, getCustomer, listCustomers } from './customers/customers';
 import {
   getInvitationSettings,
@@ -24,4 +30,8 @@ export const triggers: Trigger[] = [
   revokeInvitation,
   getInvitationSettings,
   updateInvitationSettings,
+  authenticateInvitation,
+  authenticateStart,
+  authenticateCallback,
+  authenticateStylesheet,
 ];
