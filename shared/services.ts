@@ -2,6 +2,11 @@ import type { TokenCredential } from '@azure/identity';
 import { createAzureCredential } from './azure-credential';
 import { loadConfig, type Config } from './config';
 import { createMailer, type Mailer } from './email/mailer';
+import { createAppCredentialSource } from './identity/app-credential';
+import { createAuthority } from './identity/authority';
+import { createLoginStateStore } from './identity/login-state';
+import { createSignInClient } from './identity/sign-in';
+import { createConsentService, type ConsentService } from './onboarding/consent';
 import { createCustomerService, type CustomerService } from './onboarding/customers';
 import { createInvitationSettings, type InvitationSettingsService } from './onboarding/invitation-settings';
 import { createInvitationService, type InvitationService } from './onboarding/invitations';
@@ -29,6 +34,8 @@ export interface Services {
   customers: CustomerService;
   invitationSettings: InvitationSettingsService;
   invitations: InvitationService;
+  /** The customer admin's sign-in and consent (the /authenticate pages). */
+  consent: ConsentService;
 }
 
 export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
@@ -68,6 +75,24 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     mailer,
     audit,
   });
+  const authority = createAuthority(config.identity.authorityHost);
+  const consent = createConsentService({
+    config,
+    repos: onboarding,
+    invitations,
+    settings: invitationSettings,
+    logins: createLoginStateStore(storage),
+    authority,
+    signIn: createSignInClient({
+      identity: config.identity,
+      redirectUri: config.portal.redirectUri,
+      authority,
+      credential: createAppCredentialSource({ identity: config.identity, secrets, credential }),
+    }),
+    secrets,
+    audit,
+    mailer,
+  });
   return {
     config,
     credential,
@@ -81,6 +106,7 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     customers,
     invitationSettings,
     invitations,
+    consent,
   };
 }
 

@@ -63,6 +63,21 @@ const schema = z.object({
 
   /** How long a health probe waits for each component. */
   HEALTH_TIMEOUT_MS: positiveInt.default(3000),
+
+  /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
+  CONSENT_ADMIN_ROLE_IDS: z
+    .string()
+    // Global Administrator, Teams Communications Administrator.
+    .default('62e90394-69f5-4237-9190-012177145e10,baf37b3a-610e-45da-9e62-d9d1e5e8914b')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim().toLowerCase())
+        .filter((r) => r !== ''),
+    )
+    .pipe(z.array(z.guid('each must be a role template id (GUID)')).min(1, 'name at least one role')),
+  /** Microsoft's first sign-in screen: pick an account (default), or always show the permissions. */
+  CONSENT_PROMPT: z.enum(['select_account', 'consent']).default('select_account'),
 });
 
 export type Settings = z.infer<typeof schema>;
@@ -92,6 +107,7 @@ export interface Config {
   portal: { publicBaseUrl: string; redirectUri: string };
   provider: { name: string; notifyAddress: string | undefined };
   health: { timeoutMs: number };
+  consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
 }
 
 /** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
@@ -151,5 +167,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     provider: { name: s.PROVIDER_NAME, notifyAddress: s.PROVIDER_NOTIFY_ADDRESS },
     health: { timeoutMs: s.HEALTH_TIMEOUT_MS },
+    consent: { adminRoleIds: s.CONSENT_ADMIN_ROLE_IDS, prompt: s.CONSENT_PROMPT },
   };
 }

@@ -1,0 +1,47 @@
+/**
+ * What the provider asks of a customer's Microsoft 365, and how we say it to the customer's admin.
+ * Delegated Microsoft Graph permissions: the app acts as the admin who approved it, never beyond
+ * that admin's own rights. Replication needs users (with their licences), groups and memberships,
+ * and directory roles; sign-in and the refresh token need the OpenID Connect scopes.
+ */
+export interface RequestedPermission {
+  /** As sent to Microsoft. */
+  scope: string;
+  /** Plain words for the invitation page. */
+  description: string;
+}
+
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
+
+export const graphPermissions: readonly RequestedPermission[] = [
+  {
+    scope: `${GRAPH_RESOURCE}/User.Read.All`,
+    description: 'See the people in your organization, their sign-in names and their Microsoft 365 licences',
+  },
+  {
+    scope: `${GRAPH_RESOURCE}/Group.Read.All`,
+    description: 'See your groups and who belongs to them',
+  },
+  {
+    scope: `${GRAPH_RESOURCE}/Directory.Read.All`,
+    description: 'See your organization’s directory, including who holds an admin role and your domains',
+  },
+];
+
+export const signInPermissions: readonly RequestedPermission[] = [
+  { scope: 'openid', description: 'Sign you in' },
+  { scope: 'profile', description: 'See your name and sign-in name' },
+  {
+    scope: 'offline_access',
+    description: 'Keep this access after you close the window, until you withdraw it',
+  },
+];
+
+/** Every scope of the sign-in request, in one string order Microsoft echoes back. */
+export const consentScopes: readonly string[] = [
+  ...signInPermissions.map((p) => p.scope),
+  ...graphPermissions.map((p) => p.scope),
+];
+
+/** What the redeemed code must cover (msal wants the resource scopes; it adds the OpenID ones itself). */
+export const graphScopes: readonly string[] = graphPermissions.map((p) => p.scope);
