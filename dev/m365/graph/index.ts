@@ -1,0 +1,79 @@
+import type { Exchange, SimContext } from '../context';
+import { pairwiseSub } from '../token-issuer';
+import { authenticateGraph } from './auth';
+import { sendGraph, sendGraphError } from './errors';
+import { organizationRoutes } from './organization';
+import type { GraphRequest, GraphRoute } from './types';
+import { userRoutes } from './users';
+
+/**
+ * Microsoft Graph v1.0 on the simulator's host at /v1.0. Every request needs a valid Bearer token for
+ * Graph; the tenant is the token's tid. Routes are data: a later issue adds delta queries, $batch and
+ * throttling by adding routes (and a wrapper around dispatch) here.
+ */
+
+export const graphRoutes: GraphRoute[] = [...userRoutes, ...organizationRoutes];
+
+export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
+  const now = ctx.state.now();
+  const path = ex.url.pathname.replace(/^\/v1\.0/i, '') || '/';
+  const auth = await authenticateGraph(ctx, ex);
+  if ('status' in auth) {
+    return sendGraphError(ex, auth.status, 'InvalidAuthenticationToken', auth.message, now, {
+      'WWW-Authenticate': `Bearer realm="", authorization_uri="${ex.base}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
+  }
+  const candidates = graphRoutes
+    .map((route) => ({ route, match: route.pattern.exec(path) }))
+    .filter((c) => c.match !== null);
+  if (candidates.length === 0) {
+    const segment = path.split('/').filter(Boolean)[0] ?? '';
+    return sendGraphError(ex, 400, 'BadRequest', `Resource not found for the segment '${segment}'.`, now);
+  }
+  const chosen = candidates.find((c) => c.route.method === ex.req.method);
+  if (!chosen || !chosen.match) {
+    return sendGraphError(
+      ex,
+      405,
+      'Request_BadRequest',
+      `Specified HTTP method is not allowed for the request target.`,
+      now,
+    );
+  }
+  const request: GraphRequest = {
+    ctx,
+    ex,
+    principal: auth.principal,
+    params: chosen.match.slice(1).map((p) => (p === undefined ? p : decodeURIComponent(p))) as string[],
+    query: ex.url.searchParams,
+    base: `${ex.base}/v1.0`,
+  };
+  await chosen.route.handler(request);
+}
+
+/** GET /oidc/userinfo (the userinfo_endpoint of the OpenID metadata): needs a Graph token with openid. */
+export async function handleUserInfo(ctx: SimContext, ex: Exchange): Promise<void> {
+  const now = ctx.state.now();
+  const auth = await authenticateGraph(ctx, ex);
+  if ('status' in auth)
+    return sendGraphError(ex, auth.status, 'InvalidAuthenticationToken', auth.message, now);
+  const { user, scopes, claims } = auth.principal;
+  if (!user || !scopes.includes('openid')) {
+    return sendGraphError(
+      ex,
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+      now,
+    );
+  }
+  sendGraph(ex, 200, {
+    // The same pairwise subject as the id token the client got.
+    sub: pairwiseSub(String(claims.appid ?? ''), user.id),
+    name: user.displayName,
+    family_name: user.surname ?? undefined,
+    given_name: user.givenName ?? undefined,
+    picture: `${ex.base}/v1.0/me/photo/$value`,
+    email: scopes.includes('email') ? (user.mail ?? undefined) : undefined,
+  });
+}
