@@ -16,12 +16,11 @@ const ESCAPES: Record<string, string> = {
   '>': '&gt;',
   '"': '&quot;',
   "'": '&#39;',
-  '`': '&#96;',
-  '=': '&#61;',
 };
 
+/** Enough for text and for attribute values, which we always quote. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`=]/g, (c) => ESCAPES[c] ?? c);
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
 export type HtmlValue = Html | string | number | null | undefined | false | readonly HtmlValue[];
