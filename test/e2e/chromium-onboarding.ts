@@ -86,7 +86,9 @@ export function onboardingInChromium(protocol: 'https' | 'http'): void {
         'Connect Contoso <Pharma> & Co to Switchboard Demo Provider',
       );
       // The stylesheet applied (the card has its border radius), so the CSP let it through.
-      const radius = await page.locator('.card').evaluate((el) => getComputedStyle(el).borderTopLeftRadius);
+      const radius = await page.evaluate<string>(
+        "getComputedStyle(document.querySelector('.card')).borderTopLeftRadius",
+      );
       expect(radius).not.toBe('0px');
       if (protocol === 'https') await shot(page, '1-invitation-desktop');
 
@@ -163,7 +165,9 @@ export function onboardingInChromium(protocol: 'https' | 'http'): void {
       const button = page.getByRole('button', { name: 'Start authentication' });
       await button.waitFor();
       // Nothing wider than the screen, and the button spans the card.
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
       expect(overflow).toBeLessThanOrEqual(0);
       expect((await button.boundingBox())?.width ?? 0).toBeGreaterThan(300);
       if (protocol === 'https') await shot(page, '1-invitation-phone');

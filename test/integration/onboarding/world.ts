@@ -42,7 +42,7 @@ export async function startWorld(
   const protocol = options.protocol ?? 'https';
   const base = `${protocol}://localhost:${port}`;
   const stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl: base });
-  const settings = {
+  const settings: Record<string, string> = {
     ...stack.settings,
     STORAGE_NAME_PREFIX: uniquePrefix(),
     PUBLIC_BASE_URL: base,
