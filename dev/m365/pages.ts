@@ -27,7 +27,7 @@ p{line-height:20px}
 .accounts button:hover,.accounts button:focus{background:#e6e6e6;outline:none}
 .avatar{width:40px;height:40px;border-radius:50%;background:#0067b8;color:#fff;display:flex;align-items:center;
   justify-content:center;font-weight:600;flex:none}
-.who small{display:block;color:#616161}
+.who{min-width:0}.who small{display:block;color:#616161;overflow-wrap:anywhere}
 .tag{display:inline-block;font-size:11px;padding:0 6px;margin-left:4px;border:1px solid #8a8886;border-radius:2px;color:#605e5c}
 .app{display:flex;gap:12px;align-items:center;margin:16px 0}
 .app-icon{width:48px;height:48px;background:#2f2f2f;color:#fff;display:flex;align-items:center;justify-content:center;
@@ -190,7 +190,7 @@ export function initials(name: string): string {
   return (
     name
       .split(/\s+/)
-      .filter(Boolean)
+      .filter((w) => /^[\p{L}\p{N}]/u.test(w))
       .slice(0, 2)
       .map((w) => w.charAt(0).toUpperCase())
       .join('') || '?'

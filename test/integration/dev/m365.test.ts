@@ -974,6 +974,23 @@ describe('Microsoft Graph', () => {
     expect(expired.body.error.message).toContain('expired');
   });
 
+  it('serves the userinfo endpoint of the metadata with the id token’s subject', async () => {
+    const meta = (await (
+      await fetch(`${sim.url}/organizations/v2.0/.well-known/openid-configuration`)
+    ).json()) as {
+      userinfo_endpoint: string;
+    };
+    const { code, verifier } = await signIn(sim, 'patti@contoso.com');
+    const tokens = await redeem(sim, code, verifier);
+    const res = await fetch(meta.userinfo_endpoint, {
+      headers: { Authorization: `Bearer ${String(tokens.body.access_token)}` },
+    });
+    expect(res.status).toBe(200);
+    const info = (await res.json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ name: 'Patti Fernandez', given_name: 'Patti', family_name: 'Fernandez' });
+    expect(info.sub).toBe(decodeJwt(String(tokens.body.id_token)).sub);
+  });
+
   it('serves app-only callers, but not /me', async () => {
     const app = await sim.issueAccessToken({ tenantId: contoso.tenantId, roles: ['User.Read.All'] });
     const user = (await client(app).api(`/users/${contoso.user}`).get()) as Record<string, unknown>;
