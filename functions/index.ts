@@ -13,7 +13,11 @@ import {
   sendInvitation,
   updateInvitationSettings,
 } from './invitations/invitations';
+import { openApi } from './openapi';
 import { health, healthDetails } from './ops/health';
+import { getOrderEvent, listOrderEvents, retryOrderEvent } from './orders/events';
+import { receiveOrderEvent } from './orders/webhook';
+import { deliverOrderCallback, processOrderEvent, sweepOrders } from './orders/workers';
 
 /**
  * Every trigger of the app, in one list. `main.ts` registers them with Azure; the local host in
@@ -34,4 +38,12 @@ export const triggers: Trigger[] = [
   authenticateStart,
   authenticateCallback,
   authenticateStylesheet,
+  receiveOrderEvent,
+  listOrderEvents,
+  getOrderEvent,
+  retryOrderEvent,
+  processOrderEvent,
+  deliverOrderCallback,
+  sweepOrders,
+  openApi,
 ];

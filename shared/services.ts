@@ -12,6 +12,7 @@ import { createInvitationSettings, type InvitationSettingsService } from './onbo
 import { createInvitationService, type InvitationService } from './onboarding/invitations';
 import { createOnboardingRepositories, type OnboardingRepositories } from './onboarding/repositories';
 import { createHealthService, probeHttp, type HealthService } from './ops/health';
+import { createOrdersService, type OrdersService } from './orders/service';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
 import { createStorageClients, type StorageClients } from './storage/clients';
@@ -36,6 +37,8 @@ export interface Services {
   invitations: InvitationService;
   /** The customer admin's sign-in and consent (the /authenticate pages). */
   consent: ConsentService;
+  /** The ordering system's webhook, its queue worker and status callbacks (`orders.callbacks.notifyOrderingSystem`). */
+  orders: OrdersService;
 }
 
 export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
@@ -93,11 +96,22 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     audit,
     mailer,
   });
+  const queues = createQueueSender(storage);
+  const orders = createOrdersService({
+    config: config.orders,
+    storage,
+    queues,
+    audit,
+    vault: secrets,
+    customers,
+    invitations,
+    onboarding,
+  });
   return {
     config,
     credential,
     storage,
-    queues: createQueueSender(storage),
+    queues,
     audit,
     secrets,
     mailer,
@@ -107,6 +121,7 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     invitationSettings,
     invitations,
     consent,
+    orders,
   };
 }
 

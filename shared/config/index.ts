@@ -64,6 +64,39 @@ const schema = z.object({
   /** How long a health probe waits for each component. */
   HEALTH_TIMEOUT_MS: positiveInt.default(3000),
 
+  /**
+   * Orders webhook: Key Vault secret names holding the HMAC signing secrets, current first. Every
+   * secret that exists is accepted, so a new one can be added before the ordering system switches.
+   */
+  ORDERS_WEBHOOK_SECRET_NAMES: z
+    .string()
+    .default('orders-webhook-secret,orders-webhook-secret-previous')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== ''),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,126}$/, 'each must be a Key Vault secret name'))
+        .min(1, 'name at least one secret')
+        .max(5, 'at most 5 secrets'),
+    ),
+  /** How far a signature's timestamp may be from now, either way. */
+  ORDERS_SIGNATURE_TOLERANCE_SECONDS: positiveInt.max(3600).default(300),
+  /** How long the signing secrets are kept in memory before Key Vault is read again. */
+  ORDERS_SECRET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Where status callbacks go (customer invited, order failed, …); without it none are sent. */
+  ORDERS_CALLBACK_URL: httpsUrl.optional(),
+  ORDERS_CALLBACK_MAX_ATTEMPTS: positiveInt.max(50).default(15),
+  /** First retry delay of orders and callbacks; each further retry doubles it (at most one hour). */
+  ORDERS_RETRY_BASE_SECONDS: positiveInt.max(3600).default(10),
+  /** How long an order waiting for its customer (or for a dependency to come back) is retried before it fails. */
+  ORDERS_MAX_WAIT_HOURS: positiveInt.max(24 * 6).default(24),
+  /** How long one worker holds a customer's orders before another may take over (a crashed worker's lease). */
+  ORDERS_LEASE_SECONDS: positiveInt.min(10).max(3600).default(300),
+
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
     .string()
@@ -107,6 +140,16 @@ export interface Config {
   portal: { publicBaseUrl: string; redirectUri: string };
   provider: { name: string; notifyAddress: string | undefined };
   health: { timeoutMs: number };
+  orders: {
+    webhookSecretNames: string[];
+    signatureToleranceSeconds: number;
+    secretCacheSeconds: number;
+    callbackUrl: string | undefined;
+    callbackMaxAttempts: number;
+    retryBaseSeconds: number;
+    maxWaitHours: number;
+    leaseSeconds: number;
+  };
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
 }
 
@@ -167,6 +210,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     provider: { name: s.PROVIDER_NAME, notifyAddress: s.PROVIDER_NOTIFY_ADDRESS },
     health: { timeoutMs: s.HEALTH_TIMEOUT_MS },
+    orders: {
+      webhookSecretNames: s.ORDERS_WEBHOOK_SECRET_NAMES,
+      signatureToleranceSeconds: s.ORDERS_SIGNATURE_TOLERANCE_SECONDS,
+      secretCacheSeconds: s.ORDERS_SECRET_CACHE_SECONDS,
+      callbackUrl: s.ORDERS_CALLBACK_URL,
+      callbackMaxAttempts: s.ORDERS_CALLBACK_MAX_ATTEMPTS,
+      retryBaseSeconds: s.ORDERS_RETRY_BASE_SECONDS,
+      maxWaitHours: s.ORDERS_MAX_WAIT_HOURS,
+      leaseSeconds: s.ORDERS_LEASE_SECONDS,
+    },
     consent: { adminRoleIds: s.CONSENT_ADMIN_ROLE_IDS, prompt: s.CONSENT_PROMPT },
   };
 }

@@ -1,0 +1,36 @@
+import type { HttpRequest } from '@azure/functions';
+import { PayloadTooLargeError } from '../../shared/errors';
+import { handled, json } from '../../shared/http/responses';
+import { MAX_BODY_BYTES } from '../../shared/orders/intake';
+import { ordersLog } from '../../shared/orders/log';
+import { SIGNATURE_HEADER } from '../../shared/orders/signature';
+import { services } from '../../shared/services';
+import { http } from '../../shared/triggers';
+
+/** The raw bytes: the signature is over them exactly, so nothing may decode or re-encode them first. */
+async function rawBody(request: HttpRequest): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const bytes = Buffer.from(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  return bytes;
+}
+
+/**
+ * The ordering system's webhook. Anonymous at the platform: the HMAC signature is the
+ * authentication (see docs/orders-webhook.md), checked before anything is stored.
+ */
+export const receiveOrderEvent = http({
+  name: 'receiveOrderEvent',
+  route: 'api/orders/events',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: handled(async (request, context) => {
+    const body = await rawBody(request);
+    const answer = await services().orders.intake.receive(
+      { signature: request.headers.get(SIGNATURE_HEADER), body },
+      ordersLog(context),
+    );
+    return json(answer.status, answer.body, answer.headers);
+  }),
+});

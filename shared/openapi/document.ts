@@ -1,0 +1,52 @@
+import { responses, schemas, securitySchemes } from './components';
+import { adminPaths } from './paths/admin';
+import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
+import { publicPaths } from './paths/public';
+import type { JsonSchema, PathItem } from './schema';
+
+/**
+ * The OpenAPI 3.1 document of every HTTP route the app registers (a test holds it to
+ * `functions/index.ts` in both directions) and of the callbacks it sends. Built once per process.
+ */
+export const OPENAPI_VERSION = '3.1.0';
+
+export function buildOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
+  const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths };
+  for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
+  return {
+    openapi: OPENAPI_VERSION,
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    info: {
+      title: 'Switchboard',
+      version: '1',
+      summary: 'Back office for Microsoft 365 and Teams calling customers: onboarding, orders, operations.',
+      description:
+        'Admin API calls need a function key (`x-functions-key` header or `code` query). The orders webhook ' +
+        'is authenticated by its HMAC signature instead. Errors are `{ "error": { "code", "message", … } }`.',
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    tags: [
+      { name: 'Orders', description: "The ordering system's webhook and its events." },
+      { name: 'Customers' },
+      { name: 'Invitations' },
+      { name: 'Operations' },
+      {
+        name: 'Customer admin pages',
+        description: 'HTML pages for the admins who follow an invitation link.',
+      },
+    ],
+    paths,
+    webhooks: orderWebhooks,
+    components: {
+      schemas: { ...schemas, ...orderEventSchemas() },
+      responses,
+      securitySchemes,
+    },
+  };
+}
+
+let cached: JsonSchema | undefined;
+export function openApiDocument(serverUrl?: string): JsonSchema {
+  cached ??= buildOpenApiDocument(serverUrl ? { serverUrl } : {});
+  return cached;
+}

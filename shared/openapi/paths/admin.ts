@@ -1,0 +1,176 @@
+import { newCustomerSchema } from '../../onboarding/customers';
+import { customerStatuses, invitationStatuses } from '../../onboarding/model';
+import {
+  errorResponse,
+  fromZod,
+  functionKey,
+  jsonBody,
+  jsonResponse,
+  pathParam,
+  queryParam,
+  ref,
+  type PathItem,
+} from '../schema';
+
+const customerId = pathParam('id', 'The customer id.');
+const page = (item: string) => ({
+  type: 'object',
+  required: ['items', 'continuationToken'],
+  properties: { items: { type: 'array', items: ref(item) }, continuationToken: { type: ['string', 'null'] } },
+});
+
+/** The operators' API (function key). */
+export const adminPaths: Record<string, PathItem> = {
+  '/api/customers': {
+    post: {
+      operationId: 'createCustomer',
+      tags: ['Customers'],
+      summary: 'Create a customer (no invitation is sent until asked).',
+      security: functionKey,
+      requestBody: jsonBody(fromZod(newCustomerSchema)),
+      responses: {
+        '201': jsonResponse('Created.', ref('Customer'), { Location: { schema: { type: 'string' } } }),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+        '409': errorResponse('Conflict'),
+      },
+    },
+    get: {
+      operationId: 'listCustomers',
+      tags: ['Customers'],
+      summary: 'List customers.',
+      security: functionKey,
+      parameters: [
+        queryParam('status', 'Only customers in this state.', {
+          type: 'string',
+          enum: [...customerStatuses],
+        }),
+        queryParam('pageSize', '1-1000, default 100.', { type: 'integer', minimum: 1, maximum: 1000 }),
+        queryParam('continuationToken', 'From the previous page.', { type: 'string' }),
+      ],
+      responses: {
+        '200': jsonResponse('A page of customers.', page('Customer')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+      },
+    },
+  },
+  '/api/customers/{id}': {
+    get: {
+      operationId: 'getCustomer',
+      tags: ['Customers'],
+      summary: 'A customer with its consent state.',
+      security: functionKey,
+      parameters: [customerId],
+      responses: {
+        '200': jsonResponse('The customer.', ref('Customer')),
+        '401': errorResponse('Unauthorized'),
+        '404': errorResponse('NotFound'),
+      },
+    },
+  },
+  '/api/customers/{id}/invitations': {
+    post: {
+      operationId: 'sendInvitation',
+      tags: ['Invitations'],
+      summary: "E-mail the customer's admin a new invitation (the previous one stops working).",
+      description: 'The link is in this answer only; it is stored as a hash.',
+      security: functionKey,
+      parameters: [customerId],
+      responses: {
+        '201': jsonResponse('Sent.', {
+          allOf: [
+            ref('Invitation'),
+            { type: 'object', required: ['url'], properties: { url: { type: 'string' } } },
+          ],
+        }),
+        '401': errorResponse('Unauthorized'),
+        '404': errorResponse('NotFound'),
+        '409': errorResponse('Conflict'),
+        '503': errorResponse('Unavailable'),
+      },
+    },
+  },
+  '/api/invitations': {
+    get: {
+      operationId: 'listInvitations',
+      tags: ['Invitations'],
+      summary: 'List invitations, newest first.',
+      security: functionKey,
+      parameters: [
+        queryParam('customerId', 'Only this customer’s.', { type: 'string' }),
+        queryParam('status', 'Only in this state.', { type: 'string', enum: [...invitationStatuses] }),
+      ],
+      responses: {
+        '200': jsonResponse('The invitations.', {
+          type: 'object',
+          required: ['items'],
+          properties: { items: { type: 'array', items: ref('Invitation') } },
+        }),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+      },
+    },
+  },
+  '/api/invitations/{id}/revoke': {
+    post: {
+      operationId: 'revokeInvitation',
+      tags: ['Invitations'],
+      summary: 'Withdraw an invitation; its link stops working.',
+      security: functionKey,
+      parameters: [pathParam('id', 'The invitation id (inv_…).')],
+      requestBody: {
+        required: false,
+        content: {
+          'application/json': {
+            schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } },
+          },
+        },
+      },
+      responses: {
+        '200': jsonResponse('Revoked (or already not usable).', ref('Invitation')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+        '404': errorResponse('NotFound'),
+      },
+    },
+  },
+  '/api/settings/invitation': {
+    get: {
+      operationId: 'getInvitationSettings',
+      tags: ['Invitations'],
+      summary: 'The invitation e-mail templates and link settings.',
+      security: functionKey,
+      responses: {
+        '200': jsonResponse('The settings.', ref('InvitationSettings')),
+        '401': errorResponse('Unauthorized'),
+      },
+    },
+    put: {
+      operationId: 'updateInvitationSettings',
+      tags: ['Invitations'],
+      summary: 'Change the given fields; a template naming an unknown placeholder is refused.',
+      security: functionKey,
+      requestBody: jsonBody({ ...ref('InvitationSettings'), required: [] }),
+      responses: {
+        '200': jsonResponse('The settings now.', ref('InvitationSettings')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+        '409': errorResponse('Conflict'),
+      },
+    },
+    patch: {
+      operationId: 'patchInvitationSettings',
+      tags: ['Invitations'],
+      summary: 'Same as PUT: only the given fields change.',
+      security: functionKey,
+      requestBody: jsonBody({ ...ref('InvitationSettings'), required: [] }),
+      responses: {
+        '200': jsonResponse('The settings now.', ref('InvitationSettings')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+        '409': errorResponse('Conflict'),
+      },
+    },
+  },
+};

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import {
+  adminEmailSchema,
+  customerIdSchema,
+  customerNameSchema,
+  tenantDomainSchema,
+  tenantIdSchema,
+} from '../onboarding/validation';
+
+/**
+ * The events the ordering system may send, each with the shape of its `data`. A later capability
+ * (sites, number prefixes, users) adds its types here and a handler in `handlers.ts`: the endpoint,
+ * the envelope, idempotency and retries stay as they are.
+ *
+ * Tolerance the seeds learned the hard way: unknown fields are ignored, and a null in an optional
+ * field means "not given" (it never erases anything); required fields and counts are strict.
+ */
+
+/** An optional field that may also be null; both read as "not given". */
+const optional = <T extends z.ZodType>(schema: T) =>
+  schema.nullish().transform((v): z.output<T> | undefined => v ?? undefined);
+
+/** A count: a whole number from 0, as a JSON number or a string of digits (some billing systems send those). */
+export const countSchema = z.preprocess(
+  (v) => (typeof v === 'string' && /^\s*\d{1,9}\s*$/.test(v) ? Number(v) : v),
+  z
+    .number('must be a whole number')
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(1_000_000, 'at most 1000000'),
+);
+
+export const subscriptionSchema = z.object({
+  sku: z
+    .string()
+    .trim()
+    .min(1, 'is required')
+    .max(100, 'at most 100 characters')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, 'letters, digits, "_", ".", ":", "/" or "-"'),
+  quantity: countSchema,
+});
+
+const reasonSchema = optional(z.string().trim().max(500, 'at most 500 characters'));
+
+export const customerCreatedData = z.object({
+  customerId: customerIdSchema,
+  name: customerNameSchema,
+  adminEmail: adminEmailSchema,
+  tenantDomain: optional(tenantDomainSchema),
+  tenantId: optional(tenantIdSchema),
+  /** Default true: e-mail the admin an invitation as soon as the customer exists. */
+  sendInvitation: optional(z.boolean()),
+  subscriptions: optional(z.array(subscriptionSchema).max(100, 'at most 100 subscriptions')),
+});
+
+export const customerUpdatedData = z.object({
+  customerId: customerIdSchema,
+  name: optional(customerNameSchema),
+  adminEmail: optional(adminEmailSchema),
+  tenantDomain: optional(tenantDomainSchema),
+  tenantId: optional(tenantIdSchema),
+  subscriptions: optional(z.array(subscriptionSchema).max(100, 'at most 100 subscriptions')),
+});
+
+export const customerStatusData = z.object({ customerId: customerIdSchema, reason: reasonSchema });
+
+export const invitationResendData = z.object({ customerId: customerIdSchema });
+
+export interface EventTypeDefinition {
+  summary: string;
+  data: z.ZodType<{ customerId: string }>;
+  /**
+   * Events of one group for one customer take effect in `occurredAt` order: one that is older than
+   * the last applied event of its group is acknowledged and skipped (out-of-order delivery).
+   */
+  ordering: 'status' | 'details' | 'none';
+  /** The customer must exist; until a customer.created makes it, the event waits and is retried. */
+  requiresCustomer: boolean;
+}
+
+export const eventTypes = {
+  'customer.created': {
+    summary: 'A new customer: creates it and e-mails its admin an invitation.',
+    data: customerCreatedData,
+    ordering: 'details',
+    requiresCustomer: false,
+  },
+  'customer.updated': {
+    summary: 'Changed customer details; a changed admin e-mail gets a new invitation if consent is pending.',
+    data: customerUpdatedData,
+    ordering: 'details',
+    requiresCustomer: true,
+  },
+  'customer.suspended': {
+    summary: 'Service paused: replication and changes stop, data stays.',
+    data: customerStatusData,
+    ordering: 'status',
+    requiresCustomer: true,
+  },
+  'customer.resumed': {
+    summary: 'Service resumed after a suspension (a cancelled customer cannot be resumed).',
+    data: customerStatusData,
+    ordering: 'status',
+    requiresCustomer: true,
+  },
+  'customer.cancelled': {
+    summary: "Service ended: the customer's token is revoked and its SBC sites are queued for cleanup.",
+    data: customerStatusData,
+    ordering: 'status',
+    requiresCustomer: true,
+  },
+  'invitation.resend': {
+    summary: "A new invitation e-mail to the customer's admin (the previous link stops working).",
+    data: invitationResendData,
+    ordering: 'none',
+    requiresCustomer: true,
+  },
+} as const satisfies Record<string, EventTypeDefinition>;
+
+export type OrderEventType = keyof typeof eventTypes;
+export type EventData<T extends OrderEventType> = z.output<(typeof eventTypes)[T]['data']>;
+
+export function isKnownEventType(type: string): type is OrderEventType {
+  return Object.prototype.hasOwnProperty.call(eventTypes, type);
+}

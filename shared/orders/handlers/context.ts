@@ -1,0 +1,42 @@
+import type { Customer } from '../../onboarding/model';
+import type { CustomerService } from '../../onboarding/customers';
+import type { InvitationService } from '../../onboarding/invitations';
+import type { OnboardingRepositories } from '../../onboarding/repositories';
+import type { SecretStore } from '../../secrets/vault';
+import type { AuditLog } from '../../storage/audit';
+import type { OrderCallbacks } from '../callbacks';
+import type { EventData, OrderEventType } from '../event-types';
+
+/**
+ * What a handler gets: the event, the customer it is about (when it exists), and `step`, which runs
+ * a piece of work once per event: its completion is saved on the event row, so a run that is killed
+ * half-way and started again skips what was done and continues. Each step is also safe to repeat
+ * (the window between doing it and saving it cannot be closed).
+ */
+export interface OrderContext<T extends OrderEventType = OrderEventType> {
+  eventId: string;
+  type: T;
+  occurredAt: string;
+  data: EventData<T>;
+  /** `orders:<event id>`: the audit actor of everything this event changes. */
+  actor: string;
+  customer: Customer | undefined;
+  step<R>(name: string, fn: () => Promise<R>): Promise<R>;
+  /** Whether an earlier run of this event completed the step. */
+  hasStep(name: string): boolean;
+}
+
+export interface OrderHandlerDeps {
+  customers: CustomerService;
+  invitations: InvitationService;
+  onboarding: OnboardingRepositories;
+  secrets: SecretStore;
+  audit: AuditLog;
+  callbacks: OrderCallbacks;
+  now: () => Date;
+}
+
+export type OrderHandler<T extends OrderEventType> = (
+  ctx: OrderContext<T>,
+  deps: OrderHandlerDeps,
+) => Promise<Record<string, unknown>>;

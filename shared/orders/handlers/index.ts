@@ -1,0 +1,18 @@
+import type { OrderEventType } from '../event-types';
+import type { OrderHandler } from './context';
+import { customerCreated } from './customer-created';
+import { customerCancelled, customerResumed, customerSuspended } from './customer-status';
+import { customerUpdated } from './customer-updated';
+import { invitationResend } from './invitation-resend';
+
+export type { OrderContext, OrderHandler, OrderHandlerDeps } from './context';
+
+/** One handler per event type; the type checker insists every type in `eventTypes` has one. */
+export const handlers: { [T in OrderEventType]: OrderHandler<T> } = {
+  'customer.created': customerCreated,
+  'customer.updated': customerUpdated,
+  'customer.suspended': customerSuspended,
+  'customer.resumed': customerResumed,
+  'customer.cancelled': customerCancelled,
+  'invitation.resend': invitationResend,
+};

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * Order events, status callbacks and each customer's order state, as stored in Table Storage.
+ *
+ * An event's life: received → queued → processing → succeeded | failed, with waiting (its customer
+ * does not exist yet, or a dependency is down: retried with back-off) in between, and rejected for a
+ * type this version does not know (stored, answered 422, can be retried after an upgrade). Every
+ * state that is not final carries `dueAt`: the time by which something must have happened to it.
+ * The sweep re-queues whatever is past due, which is what makes the pipeline lossless.
+ */
+export const orderEventStatuses = [
+  'received',
+  'queued',
+  'processing',
+  'waiting',
+  'succeeded',
+  'failed',
+  'rejected',
+] as const;
+export type OrderEventStatus = (typeof orderEventStatuses)[number];
+export const finalEventStatuses: readonly OrderEventStatus[] = ['succeeded', 'failed', 'rejected'];
+
+export const orderProblemSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  field: z.string().optional(),
+});
+export type OrderProblem = z.infer<typeof orderProblemSchema>;
+
+/** The raw body is kept as received, split over string properties (a Table property holds 64 KiB). */
+export const BODY_CHUNK_CHARS = 30_000;
+export const MAX_BODY_CHUNKS = 10;
+const bodyChunks = {
+  body0: z.string().optional(),
+  body1: z.string().optional(),
+  body2: z.string().optional(),
+  body3: z.string().optional(),
+  body4: z.string().optional(),
+  body5: z.string().optional(),
+  body6: z.string().optional(),
+  body7: z.string().optional(),
+  body8: z.string().optional(),
+  body9: z.string().optional(),
+};
+export type BodyChunkKey = keyof typeof bodyChunks;
+
+export const orderEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  occurredAt: z.string(),
+  customerId: z.string().optional(),
+  /** SHA-256 of the canonical JSON: the same id with other content is a conflict. */
+  bodyHash: z.string(),
+  bodyBytes: z.number(),
+  /** 202, or 422 for a type this version does not support: what every copy of the event is answered. */
+  answerStatus: z.number(),
+  status: z.enum(orderEventStatuses),
+  receivedAt: z.string(),
+  updatedAt: z.string(),
+  /** Processing runs so far. */
+  attempts: z.number(),
+  dueAt: z.string().optional(),
+  nextAttemptAt: z.string().optional(),
+  /** Set when an operator retries a failed event: the wait limit counts from here. */
+  retriedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+  /** Steps done, each with its small result, so a re-run after a crash skips them. */
+  steps: z.record(z.string(), z.object({ at: z.string(), result: z.unknown().optional() })),
+  result: z.record(z.string(), z.unknown()).optional(),
+  errors: z.array(orderProblemSchema).optional(),
+  ...bodyChunks,
+});
+export type OrderEvent = z.infer<typeof orderEventSchema>;
+
+export const callbackStatuses = ['pending', 'delivered', 'failed'] as const;
+export type CallbackStatus = (typeof callbackStatuses)[number];
+
+export const orderCallbackSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  occurredAt: z.string(),
+  customerId: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+  status: z.enum(callbackStatuses),
+  attempts: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  dueAt: z.string().optional(),
+  nextAttemptAt: z.string().optional(),
+  deliveredAt: z.string().optional(),
+  lastStatusCode: z.number().optional(),
+  lastError: z.string().optional(),
+});
+export type OrderCallback = z.infer<typeof orderCallbackSchema>;
+
+/**
+ * Per customer: who is processing its orders right now (a lease, so one event at a time) and the
+ * newest applied event of each ordering group (so an older event arriving late cannot undo it).
+ */
+export const customerOrderStateSchema = z.object({
+  customerKey: z.string(),
+  leaseOwner: z.string().optional(),
+  leaseUntil: z.string().optional(),
+  statusAt: z.string().optional(),
+  statusEventId: z.string().optional(),
+  detailsAt: z.string().optional(),
+  detailsEventId: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type CustomerOrderState = z.infer<typeof customerOrderStateSchema>;

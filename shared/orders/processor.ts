@@ -1,0 +1,317 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, DomainError } from '../errors';
+import type { CustomerService } from '../onboarding/customers';
+import type { AuditLog } from '../storage/audit';
+import type { QueueSender } from '../storage/queue-sender';
+import { addSeconds, backoffSeconds } from './backoff';
+import type { OrderCallbacks } from './callbacks';
+import { isSuperseded, supersededBy, type CustomerLeases, type Watermark } from './customer-lease';
+import { parseEvent } from './envelope';
+import { OrderRefusedError } from './errors';
+import { eventTypes } from './event-types';
+import { handlers, type OrderContext, type OrderHandlerDeps } from './handlers';
+import { ORDERS_QUEUE } from './intake';
+import { errorText, type OrdersLog } from './log';
+import { finalEventStatuses, type OrderEvent, type OrderProblem } from './model';
+import { bodyOf, partitionOf, type OrderRepositories } from './repositories';
+
+/**
+ * Applies one stored event, from a queue message that carries only its id. Safe to run any number of
+ * times, concurrently, or after a crash: a finished event is skipped, one customer's events run one
+ * at a time under its lease, finished steps are skipped, and every way out of a run leaves the event
+ * either final or with a `dueAt` the sweep will act on.
+ */
+export type ProcessOutcome = 'succeeded' | 'failed' | 'waiting' | 'rejected' | 'busy' | 'skipped' | 'missing';
+
+export interface OrderProcessor {
+  process(eventId: string, log: OrdersLog): Promise<ProcessOutcome>;
+}
+
+/** How soon a message for a customer whose lease is taken comes back. */
+const BUSY_DELAY_SECONDS = 3;
+/** After a waiting event's retry time, how long until the sweep steps in for a lost message. */
+const WAITING_GRACE_SECONDS = 300;
+
+const isFinal = (e: OrderEvent) => finalEventStatuses.includes(e.status);
+
+/** Errors that may go away by themselves (a dependency down, a lost ETag race) are retried. */
+function isTransient(e: unknown): boolean {
+  if (e instanceof OrderRefusedError) return false;
+  if (e instanceof ConflictError) return true;
+  if (e instanceof DomainError) return e.status >= 500;
+  return true;
+}
+
+export function createOrderProcessor(deps: {
+  repos: OrderRepositories;
+  queues: QueueSender;
+  leases: CustomerLeases;
+  customers: CustomerService;
+  callbacks: OrderCallbacks;
+  audit: AuditLog;
+  handlerDeps: OrderHandlerDeps;
+  retryBaseSeconds: number;
+  maxWaitHours: number;
+  leaseSeconds: number;
+  now: () => Date;
+}): OrderProcessor {
+  const { events } = deps.repos;
+
+  const save = async (id: string, change: (e: OrderEvent) => OrderEvent | undefined) =>
+    (await events.mutate(partitionOf(id), id, change))?.value;
+
+  const finish = async (
+    event: OrderEvent,
+    status: 'succeeded' | 'failed' | 'rejected',
+    outcome: { result?: Record<string, unknown>; errors?: OrderProblem[] },
+    log: OrdersLog,
+  ) => {
+    const at = deps.now().toISOString();
+    await save(event.id, (e) =>
+      isFinal(e)
+        ? undefined
+        : {
+            ...e,
+            status,
+            completedAt: at,
+            updatedAt: at,
+            dueAt: undefined,
+            nextAttemptAt: undefined,
+            result: outcome.result,
+            errors: outcome.errors,
+          },
+    );
+    log[status === 'succeeded' ? 'info' : 'warn']('order_event_' + status, {
+      eventId: event.id,
+      type: event.type,
+      attempts: event.attempts,
+      errors: outcome.errors?.map((p) => p.code),
+    });
+    if (status === 'failed') {
+      await deps.audit.record({
+        actor: `orders:${event.id}`,
+        action: 'order.failed',
+        ...(event.customerId ? { customerId: event.customerId } : {}),
+        target: event.id,
+        details: { type: event.type, errors: outcome.errors },
+      });
+      await deps.callbacks.notifyOrderingSystem(
+        'order.failed',
+        {
+          eventId: event.id,
+          type: event.type,
+          customerId: event.customerId ?? null,
+          errors: outcome.errors ?? [],
+        },
+        { key: `${event.id}:order.failed`, ...(event.customerId ? { customerId: event.customerId } : {}) },
+      );
+    }
+  };
+
+  /** Not now: retried with back-off until the wait limit, then failed with the reason. */
+  const wait = async (event: OrderEvent, problem: OrderProblem, log: OrdersLog): Promise<ProcessOutcome> => {
+    const now = deps.now();
+    const since = Date.parse(event.retriedAt ?? event.receivedAt);
+    if (now.getTime() - since >= deps.maxWaitHours * 3600 * 1000) {
+      await finish(
+        event,
+        'failed',
+        { errors: [{ ...problem, message: `${problem.message} Gave up after ${deps.maxWaitHours} hours.` }] },
+        log,
+      );
+      return 'failed';
+    }
+    const delay = backoffSeconds(event.attempts, deps.retryBaseSeconds);
+    const next = addSeconds(now, delay);
+    await save(event.id, (e) =>
+      isFinal(e)
+        ? undefined
+        : {
+            ...e,
+            status: 'waiting',
+            nextAttemptAt: next,
+            dueAt: addSeconds(new Date(next), WAITING_GRACE_SECONDS),
+            errors: [problem],
+            updatedAt: now.toISOString(),
+          },
+    );
+    await deps.queues
+      .send(ORDERS_QUEUE, { eventId: event.id }, { visibilityDelaySeconds: delay })
+      .catch((e: unknown) => log.warn('order_requeue_deferred', { eventId: event.id, error: errorText(e) }));
+    log.info('order_event_waiting', { eventId: event.id, code: problem.code, retryInSeconds: delay });
+    return 'waiting';
+  };
+
+  /** Events that were waiting for this customer get another go now rather than at their next retry. */
+  const wake = async (customerKey: string, except: string, log: OrdersLog) => {
+    for await (const row of events.listAll({
+      filter: `customerId eq '${customerKey.replace(/'/g, "''")}' and status eq 'waiting'`,
+    })) {
+      if (row.value.id === except) continue;
+      await deps.queues
+        .send(ORDERS_QUEUE, { eventId: row.value.id })
+        .catch((e: unknown) =>
+          log.warn('order_wake_deferred', { eventId: row.value.id, error: errorText(e) }),
+        );
+    }
+  };
+
+  return {
+    async process(eventId, log) {
+      const stored = await events.get(partitionOf(eventId), eventId);
+      if (!stored) {
+        log.warn('order_event_missing', { eventId });
+        return 'missing';
+      }
+      const first = stored.value;
+      if (isFinal(first)) return 'skipped';
+
+      let parsed;
+      try {
+        parsed = parseEvent(JSON.parse(bodyOf(first)));
+      } catch (e) {
+        await finish(
+          first,
+          'failed',
+          { errors: [{ code: 'invalid_stored_event', message: errorText(e) }] },
+          log,
+        );
+        return 'failed';
+      }
+      if (parsed.kind === 'unsupported') {
+        await finish(
+          first,
+          'rejected',
+          { errors: [{ code: parsed.reason, message: 'Not supported.' }] },
+          log,
+        );
+        return 'rejected';
+      }
+      const definition = eventTypes[parsed.type];
+      const customerKey = parsed.data.customerId.toLowerCase();
+      const owner = randomUUID();
+      const state = await deps.leases.acquire(customerKey, owner);
+      if (!state) {
+        await deps.queues.send(ORDERS_QUEUE, { eventId }, { visibilityDelaySeconds: BUSY_DELAY_SECONDS });
+        return 'busy';
+      }
+
+      let watermark: Watermark | undefined;
+      let released = false;
+      const release = async () => {
+        if (released) return;
+        released = true;
+        await deps.leases.release(customerKey, owner, watermark);
+      };
+      try {
+        const now = deps.now();
+        let event = await save(eventId, (e) =>
+          isFinal(e)
+            ? undefined
+            : {
+                ...e,
+                status: 'processing',
+                attempts: e.attempts + 1,
+                nextAttemptAt: undefined,
+                dueAt: addSeconds(now, deps.leaseSeconds + 30),
+                updatedAt: now.toISOString(),
+              },
+        );
+        if (!event || isFinal(event)) return 'skipped';
+
+        const mark: Watermark | undefined =
+          definition.ordering === 'none'
+            ? undefined
+            : { group: definition.ordering, at: parsed.envelope.occurredAt, eventId };
+        if (mark && isSuperseded(state, mark)) {
+          await release();
+          await finish(
+            event,
+            'succeeded',
+            { result: { superseded: true, by: supersededBy(state, mark.group) } },
+            log,
+          );
+          return 'succeeded';
+        }
+
+        const customer = await deps.customers.find(parsed.data.customerId);
+        if (definition.requiresCustomer && !customer) {
+          await release();
+          return await wait(
+            event,
+            {
+              code: 'customer_not_found',
+              message: `Customer '${parsed.data.customerId}' does not exist yet; waiting for its customer.created event.`,
+              field: 'data.customerId',
+            },
+            log,
+          );
+        }
+
+        const ctx: OrderContext = {
+          eventId,
+          type: parsed.type,
+          occurredAt: parsed.envelope.occurredAt,
+          data: parsed.data as OrderContext['data'],
+          actor: `orders:${eventId}`,
+          customer,
+          hasStep: (name) => event!.steps[name] !== undefined,
+          step: async <R>(name: string, fn: () => Promise<R>): Promise<R> => {
+            const done = event!.steps[name];
+            if (done) return done.result as R;
+            const result = await fn();
+            const at = deps.now().toISOString();
+            event =
+              (await save(eventId, (e) => ({
+                ...e,
+                steps: { ...e.steps, [name]: { at, result } },
+                updatedAt: at,
+              }))) ?? event;
+            return result;
+          },
+        };
+        const handler = handlers[parsed.type] as (
+          c: OrderContext,
+          d: OrderHandlerDeps,
+        ) => Promise<Record<string, unknown>>;
+        const result = await handler(ctx, deps.handlerDeps);
+        watermark = mark;
+        await release();
+        await finish(event, 'succeeded', { result }, log);
+        if (parsed.type === 'customer.created') await wake(customerKey, eventId, log);
+        return 'succeeded';
+      } catch (e) {
+        await release().catch(() => undefined);
+        const current = (await events.get(partitionOf(eventId), eventId))?.value ?? first;
+        if (isFinal(current)) return 'skipped';
+        if (e instanceof OrderRefusedError) {
+          await finish(
+            current,
+            'failed',
+            { errors: [{ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }] },
+            log,
+          );
+          return 'failed';
+        }
+        if (!isTransient(e)) {
+          const d = e as DomainError;
+          await finish(current, 'failed', { errors: [{ code: d.code, message: d.message }] }, log);
+          return 'failed';
+        }
+        log.warn('order_event_retrying', { eventId, error: errorText(e) });
+        return await wait(
+          current,
+          {
+            code: 'temporarily_failed',
+            message: e instanceof DomainError ? e.message : 'An unexpected error; retrying.',
+          },
+          log,
+        );
+      } finally {
+        await release().catch((e: unknown) =>
+          log.warn('order_lease_release_failed', { eventId, error: errorText(e) }),
+        );
+      }
+    },
+  };
+}
