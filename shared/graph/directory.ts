@@ -10,6 +10,7 @@ const meSchema = z.object({
   id: z.string(),
   userPrincipalName: z.string(),
   userType: z.string().nullish(),
+  accountEnabled: z.boolean().nullish(),
   displayName: z.string().nullish(),
   mail: z.string().nullish(),
 });
@@ -34,7 +35,10 @@ const rolePageSchema = z.object({
 export async function getMe(client: Client): Promise<GraphUser> {
   return meSchema.parse(
     await graphCall('reading the signed-in user', () =>
-      client.api('/me').select(['id', 'userPrincipalName', 'userType', 'displayName', 'mail']).get(),
+      client
+        .api('/me')
+        .select(['id', 'userPrincipalName', 'userType', 'accountEnabled', 'displayName', 'mail'])
+        .get(),
     ),
   );
 }

@@ -265,6 +265,12 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
           ownedBy: owner.value.customerId,
         });
       }
+      if (me.accountEnabled === false) {
+        return refuse(problem('account_not_allowed', 403, { retryPath }), {
+          ...tenantIds,
+          objectId: admin.objectId,
+        });
+      }
       if (me.userType?.toLowerCase() === 'guest' || me.userPrincipalName.toUpperCase().includes('#EXT#')) {
         return refuse(problem('guest', 403, { retryPath }), { ...tenantIds, objectId: admin.objectId });
       }
@@ -324,15 +330,13 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
       }
 
       // The consent is stored. What follows must not turn it into an error page.
-      await deps.invitations
-        .complete(login.invitationToken, consentedBy)
-        .catch((e: unknown) =>
-          log('warning', {
-            event: 'consent.invitation_not_completed',
-            ...tenantIds,
-            message: (e as Error).message,
-          }),
-        );
+      await deps.invitations.complete(login.invitationToken, consentedBy).catch((e: unknown) =>
+        log('warning', {
+          event: 'consent.invitation_not_completed',
+          ...tenantIds,
+          message: (e as Error).message,
+        }),
+      );
       await deps.audit
         .record({
           actor: `customer-admin:${consentedBy}`,

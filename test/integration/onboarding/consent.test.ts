@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../../../dev/email/eml';
+import { driveSignIn } from '../../../dev/m365/driver';
 import { defaultClientSecret, seedIds } from '../../../dev/m365/seed';
 import { refreshTokenSecretName } from '../../../shared/onboarding/consent-secret';
 import { TENANT_PARTITION } from '../../../shared/onboarding/repositories';
@@ -256,7 +257,6 @@ describe('refusals store nothing', () => {
         'Merge',
       );
     }
-    const { driveSignIn } = await import('../../../dev/m365/driver');
     const walk = await driveSignIn(start.headers.get('location') ?? '', {
       account: 'nestor@northwindtraders.com',
       consentForOrganization: true,
@@ -279,7 +279,6 @@ describe('refusals store nothing', () => {
     expect(start.headers.getSetCookie()[0]).toMatch(
       /^__Host-switchboard-login=.+; max-age=\d+; path=\/; secure; samesite=lax; httponly$/,
     );
-    const { driveSignIn } = await import('../../../dev/m365/driver');
     const walk = await driveSignIn(start.headers.get('location') ?? '', {
       account: 'nestor@northwindtraders.com',
       consentForOrganization: true,
@@ -287,6 +286,51 @@ describe('refusals store nothing', () => {
     const result = await new Browser().get(walk.location ?? '');
     expect(result.status).toBe(400);
     expect(result.html).toContain('Please finish in the same browser');
+    await expectNothingStored(c, {
+      tenantIds: [northwind.tenantId],
+      invitationUsable: true,
+      tenantIdBefore: northwind.tenantId,
+    });
+  });
+
+  it('a disabled account', async () => {
+    const c = await invitedCustomer(world, { tenantId: northwind.tenantId });
+    world.stack.m365.setUserEnabled(northwind.tenantId, northwind.admin, false);
+    try {
+      const { result } = await signIn(world, new Browser(), c.token, {
+        account: 'nestor@northwindtraders.com',
+        consentForOrganization: true,
+      });
+      expect(result.status).toBe(403);
+      expect(result.html).toContain('This account can’t be used');
+    } finally {
+      world.stack.m365.setUserEnabled(northwind.tenantId, northwind.admin, true);
+    }
+    await expectNothingStored(c, {
+      tenantIds: [northwind.tenantId],
+      invitationUsable: true,
+      tenantIdBefore: northwind.tenantId,
+    });
+  });
+
+  it('a code that expired at Microsoft before it was redeemed', async () => {
+    const c = await invitedCustomer(world, { tenantId: northwind.tenantId });
+    const browser = new Browser();
+    const start = await browser.post(`${world.base}/authenticate/${c.token}/start`);
+    const walk = await driveSignIn(start.headers.get('location') ?? '', {
+      account: 'nestor@northwindtraders.com',
+      consentForOrganization: true,
+    });
+    world.stack.m365.advanceClock(11 * 60);
+    let result: Page;
+    try {
+      result = await browser.get(walk.location ?? '');
+    } finally {
+      world.stack.m365.advanceClock(-11 * 60);
+    }
+    expect(result.status).toBe(400);
+    expect(result.html).toContain('The sign-in didn’t complete');
+    expect(result.html).toContain(retryLink(c.token));
     await expectNothingStored(c, {
       tenantIds: [northwind.tenantId],
       invitationUsable: true,
@@ -382,7 +426,6 @@ describe('when Key Vault is down', () => {
     const browser = new Browser();
     await browser.get(`${world.base}/authenticate/${c.token}`);
     const start = await browser.post(`${world.base}/authenticate/${c.token}/start`);
-    const { driveSignIn } = await import('../../../dev/m365/driver');
     const walk = await driveSignIn(start.headers.get('location') ?? '', {
       account: 'isaiah@fabrikam.com',
       consentForOrganization: true,

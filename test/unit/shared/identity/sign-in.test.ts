@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { Authority } from '../../../../shared/identity/authority';
+import { createSignInClient, refreshTokenIn } from '../../../../shared/identity/sign-in';
+import { refdata } from './refdata';
+
+/** The authority as login.microsoftonline.com describes itself; msal is given it and needs no network. */
+function authority(): Authority {
+  const sample = refdata<Record<string, unknown>>('openid-configuration-sample.json');
+  const value = {
+    ...sample,
+    issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+    authorization_endpoint: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize',
+    token_endpoint: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/token',
+    jwks_uri: 'https://login.microsoftonline.com/organizations/discovery/v2.0/keys',
+    end_session_endpoint: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/logout',
+  };
+  return {
+    url: 'https://login.microsoftonline.com/organizations',
+    host: 'login.microsoftonline.com',
+    metadata: async () => ({ value: value as never, json: JSON.stringify(value) }),
+    keys: async () => {
+      throw new Error('not used');
+    },
+    issuerFor: async (tid) => `https://login.microsoftonline.com/${tid}/v2.0`,
+  };
+}
+
+describe('the authorize URL', () => {
+  it('asks the multi-tenant endpoint for a code with PKCE S256, nonce, state and our scopes', async () => {
+    const client = createSignInClient({
+      identity: {
+        authorityHost: 'https://login.microsoftonline.com',
+        clientId: '00001111-aaaa-2222-bbbb-3333cccc4444',
+        credential: 'secret',
+        clientSecretName: 'unused',
+        certificateSecretName: 'unused',
+      },
+      redirectUri: 'https://switchboard.example/authenticate/OAuth2Callback',
+      authority: authority(),
+      credential: async () => {
+        throw new Error('the authorize URL needs no credential');
+      },
+    });
+    const url = new URL(
+      await client.authorizeUrl({
+        state: 'S'.repeat(43),
+        nonce: 'N'.repeat(43),
+        codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        prompt: 'select_account',
+      }),
+    );
+    expect(`${url.origin}${url.pathname}`).toBe(
+      'https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize',
+    );
+    const q = url.searchParams;
+    expect(q.get('client_id')).toBe('00001111-aaaa-2222-bbbb-3333cccc4444');
+    expect(q.get('response_type')).toBe('code');
+    expect(q.get('response_mode')).toBe('query');
+    expect(q.get('redirect_uri')).toBe('https://switchboard.example/authenticate/OAuth2Callback');
+    expect(q.get('state')).toBe('S'.repeat(43));
+    expect(q.get('nonce')).toBe('N'.repeat(43));
+    expect(q.get('code_challenge')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+    expect(q.get('code_challenge_method')).toBe('S256');
+    expect(q.get('prompt')).toBe('select_account');
+    expect(q.get('scope')?.split(' ').sort()).toEqual(
+      [
+        'openid',
+        'profile',
+        'offline_access',
+        'https://graph.microsoft.com/User.Read.All',
+        'https://graph.microsoft.com/Group.Read.All',
+        'https://graph.microsoft.com/Directory.Read.All',
+      ].sort(),
+    );
+    // No secret of ours travels in the browser.
+    expect(url.toString()).not.toMatch(/client_secret|code_verifier|not-used/);
+  });
+});
+
+describe('refreshTokenIn', () => {
+  it('finds the refresh token in msal’s serialized cache', () => {
+    const cache = {
+      Account: {},
+      IdToken: {},
+      AccessToken: { k: { secret: 'access' } },
+      RefreshToken: {
+        'uid.utid-login.example-refreshtoken-client--': { credential_type: 'RefreshToken', secret: 'rt' },
+      },
+      AppMetadata: {},
+    };
+    expect(refreshTokenIn(JSON.stringify(cache))).toBe('rt');
+    expect(refreshTokenIn(JSON.stringify({ ...cache, RefreshToken: {} }))).toBeUndefined();
+    expect(refreshTokenIn('{}')).toBeUndefined();
+  });
+});
