@@ -73,6 +73,16 @@ const byCode: Record<number, AadErrorKind> = {
   700005: 'app_misconfigured',
   50011: 'app_misconfigured',
   500113: 'app_misconfigured',
+  7000218: 'app_misconfigured',
+  50027: 'app_misconfigured',
+  700021: 'app_misconfigured',
+  700024: 'app_misconfigured',
+  700027: 'app_misconfigured',
+  700211: 'app_misconfigured',
+  700212: 'app_misconfigured',
+  700213: 'app_misconfigured',
+  70011: 'app_misconfigured',
+  28000: 'app_misconfigured',
 };
 
 const byError: Record<string, AadErrorKind> = {
