@@ -18,7 +18,14 @@ import { ensureDevCertificates, type DevCertificates } from './tls/certs';
  * them. `npm start` runs it on the fixed ports below with data kept under .local/; the tests run it
  * on free ports in memory.
  */
-export const fixedPorts = { tables: 10002, queues: 10001, m365: 7110, keyVault: 7120, email: 7130, sbc: 7140 };
+export const fixedPorts = {
+  tables: 10002,
+  queues: 10001,
+  m365: 7110,
+  keyVault: 7120,
+  email: 7130,
+  sbc: 7140,
+};
 export const LOCAL_HOST_PORT = 7071;
 
 export interface LocalStackOptions {
@@ -58,7 +65,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const outboxDir =
     options.outboxDir ??
-    path.join(options.dataDir ?? path.join(tmpdir(), `switchboard-${randomBytes(4).toString('hex')}`), 'outbox');
+    path.join(
+      options.dataDir ?? path.join(tmpdir(), `switchboard-${randomBytes(4).toString('hex')}`),
+      'outbox',
+    );
   const publicBaseUrl = options.publicBaseUrl ?? `http://localhost:${LOCAL_HOST_PORT}`;
   const identityHeader = randomBytes(16).toString('hex');
   const emailAccessKey = randomBytes(32).toString('base64');
@@ -94,7 +104,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(dataFile('keyvault.json') ? { dataFile: dataFile('keyvault.json') } : {}),
     });
     stops.push(() => keyVault.stop());
-    const email = await startEmailSimulator({ port: port('email'), tls, accessKey: emailAccessKey, outboxDir });
+    const email = await startEmailSimulator({
+      port: port('email'),
+      tls,
+      accessKey: emailAccessKey,
+      outboxDir,
+    });
     stops.push(() => email.stop());
     const sbc = await startSbcSimulator({ port: port('sbc'), tls, ...sbcCredentials });
     stops.push(() => sbc.stop());
@@ -119,12 +134,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     // The secrets the app reads from Key Vault, put there the way an operator would: through the vault's API.
-    await withEnv({ IDENTITY_ENDPOINT: settings.IDENTITY_ENDPOINT!, IDENTITY_HEADER: identityHeader }, async () => {
-      const config = loadConfig(settings);
-      const vault = createSecretStore(config.keyVault, createAzureCredential(undefined));
-      await vault.set(LOCAL_SECRET_NAMES.appClientSecret, defaultClientSecret);
-      await vault.set(LOCAL_SECRET_NAMES.emailAccessKey, emailAccessKey);
-    });
+    await withEnv(
+      { IDENTITY_ENDPOINT: settings.IDENTITY_ENDPOINT!, IDENTITY_HEADER: identityHeader },
+      async () => {
+        const config = loadConfig(settings);
+        const vault = createSecretStore(config.keyVault, createAzureCredential(undefined));
+        await vault.set(LOCAL_SECRET_NAMES.appClientSecret, defaultClientSecret);
+        await vault.set(LOCAL_SECRET_NAMES.emailAccessKey, emailAccessKey);
+      },
+    );
 
     return {
       settings,

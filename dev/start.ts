@@ -28,7 +28,10 @@ function readLocalSettings(): LocalSettings {
     const fresh: LocalSettings = {
       IsEncrypted: false,
       Values: {},
-      FunctionKeys: { default: randomBytes(18).toString('base64url'), master: randomBytes(18).toString('base64url') },
+      FunctionKeys: {
+        default: randomBytes(18).toString('base64url'),
+        master: randomBytes(18).toString('base64url'),
+      },
     };
     writeFileSync(settingsFile, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600 });
     return fresh;
@@ -52,7 +55,10 @@ async function main(): Promise<void> {
     storageConnectionString: stack.azurite.connectionString,
   });
 
-  const key = functionKeys.default ?? Object.values(functionKeys)[0] ?? '(none: add FunctionKeys to local.settings.json)';
+  const key =
+    functionKeys.default ??
+    Object.values(functionKeys)[0] ??
+    '(none: add FunctionKeys to local.settings.json)';
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(22)} ${value}`);
   console.log('\nSwitchboard is running locally.\n');
   line('Function app', `${host.url}  (function key: ${key})`);

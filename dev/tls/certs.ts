@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
@@ -26,16 +27,19 @@ export async function ensureDevCertificates(dir = defaultCertDir): Promise<DevCe
     mkdirSync(dir, { recursive: true });
     const notBeforeDate = new Date(Date.now() - 24 * 3600 * 1000);
     const notAfterDate = new Date(Date.now() + 825 * 24 * 3600 * 1000);
-    const ca = await selfsigned.generate([{ name: 'commonName', value: 'Switchboard local development CA' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notBeforeDate,
-      notAfterDate,
-      extensions: [
-        { name: 'basicConstraints', cA: true, critical: true },
-        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      ],
-    });
+    const ca = await selfsigned.generate(
+      [{ name: 'commonName', value: 'Switchboard local development CA' }],
+      {
+        keySize: 2048,
+        algorithm: 'sha256',
+        notBeforeDate,
+        notAfterDate,
+        extensions: [
+          { name: 'basicConstraints', cA: true, critical: true },
+          { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+        ],
+      },
+    );
     const leaf = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
       keySize: 2048,
       algorithm: 'sha256',
@@ -70,7 +74,6 @@ export async function ensureDevCertificates(dir = defaultCertDir): Promise<DevCe
 }
 
 function expiresSoon(certFile: string): boolean {
-  const { X509Certificate } = require('node:crypto') as typeof import('node:crypto');
   const cert = new X509Certificate(readFileSync(certFile));
   return new Date(cert.validTo).getTime() < Date.now() + 7 * 24 * 3600 * 1000;
 }

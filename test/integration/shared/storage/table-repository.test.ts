@@ -54,7 +54,9 @@ describe('TableRepository against Azurite', () => {
   it('turns a stale write into a conflict instead of overwriting', async () => {
     const first = await sites.create(site('northwind', 'oslo'));
     const winner = await sites.update({ ...first.value, calls: 1 }, first.etag);
-    await expect(sites.update({ ...first.value, calls: 2 }, first.etag)).rejects.toBeInstanceOf(ConflictError);
+    await expect(sites.update({ ...first.value, calls: 2 }, first.etag)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect((await sites.get('northwind', 'oslo'))?.value.calls).toBe(1);
     await expect(sites.delete('northwind', 'oslo', first.etag)).rejects.toBeInstanceOf(ConflictError);
     expect(await sites.delete('northwind', 'oslo', winner.etag)).toBe(true);
@@ -71,7 +73,9 @@ describe('TableRepository against Azurite', () => {
   });
 
   it('checks values against the schema before writing', async () => {
-    await expect(sites.create({ ...site('tailspin', 'x'), calls: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(sites.create({ ...site('tailspin', 'x'), calls: -1 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(await sites.get('tailspin', 'x')).toBeUndefined();
   });
 
