@@ -1,31 +1,43 @@
-import { build } from 'esbuild';
 import { statSync } from 'node:fs';
+import { build, type Metafile } from 'esbuild';
 
 /**
  * Bundles the function app into one file for deployment: a smaller package and a faster cold start
- * than shipping node_modules. Only `@azure/functions-core` stays external: the Node worker provides it.
+ * than shipping node_modules (see `npm run bench`). Only `@azure/functions-core` stays external:
+ * the Node worker provides it.
  */
-async function main(): Promise<void> {
+export async function bundle(outfile: string, options: { sourcemap?: boolean } = {}): Promise<Metafile> {
   const result = await build({
     entryPoints: ['functions/main.ts'],
-    outfile: 'dist/main.js',
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     minify: true,
-    sourcemap: 'linked',
+    sourcemap: options.sourcemap ? 'linked' : false,
     external: ['@azure/functions-core'],
+    // Some dependencies are ESM that call createRequire(import.meta.url); in a CommonJS bundle that
+    // must be the bundle's own file URL.
+    banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    define: { 'import.meta.url': '__importMetaUrl' },
     metafile: true,
     logLevel: 'warning',
   });
-  const bytes = statSync('dist/main.js').size;
-  console.log(
-    `dist/main.js ${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`,
-  );
+  return result.metafile;
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  bundle('dist/main.js', { sourcemap: true }).then(
+    (meta) => {
+      const bytes = statSync('dist/main.js').size;
+      console.log(
+        `dist/main.js ${(bytes / 1024).toFixed(0)} KiB, ${Object.keys(meta.inputs).length} modules`,
+      );
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
