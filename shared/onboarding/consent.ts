@@ -75,6 +75,8 @@ export interface ConsentDeps {
   now?: () => Date;
 }
 
+type TenantClaim = { kind: 'new'; etag: string } | { kind: 'ours' } | { kind: 'taken' };
+
 const problem = (
   reason: ConsentProblemReason,
   status: number,
@@ -287,10 +289,11 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
       const at = now();
       const consentedBy = me.userPrincipalName;
       const claim = await claimTenant(admin.tenantId, customer.id);
-      if (claim === 'taken') return refuse(problem('tenant_taken', 409, { organizationName }), tenantIds);
+      if (claim.kind === 'taken')
+        return refuse(problem('tenant_taken', 409, { organizationName }), tenantIds);
+      const secretName = refreshTokenSecretName(customer.id, admin.tenantId);
       let recorded: Customer;
       try {
-        const secretName = refreshTokenSecretName(customer.id);
         const expiresAt = new Date(at.getTime() + REFRESH_TOKEN_LIFETIME_MS);
         // A new version of the same secret: a retry after a later failure only adds a newer one.
         await deps.secrets.set(secretName, tokens.refreshToken, {
@@ -298,6 +301,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
           expiresOn: expiresAt,
           tags: { customerId: customer.id, tenantId: admin.tenantId, consentedBy: admin.objectId },
         });
+        // The commit point: the customer row, with its ETag (mutate re-reads on a conflict).
         let raced = false;
         const updated = await deps.repos.customers.mutate(
           CUSTOMER_PARTITION,
@@ -320,11 +324,22 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         );
         if (!updated) throw new NotFoundError('Customer', customer.id);
         if (raced) {
+          // Another organization's admin finished this customer's consent first: undo ours entirely.
+          await deps.secrets
+            .remove(secretName)
+            .catch((e: unknown) =>
+              log('error', {
+                event: 'consent.secret_not_removed',
+                ...tenantIds,
+                message: (e as Error).message,
+              }),
+            );
           await releaseTenant(claim, admin.tenantId, log);
           return refuse(problem('wrong_tenant', 403, { retryPath, organizationName }), tenantIds);
         }
         recorded = updated.value;
       } catch (e) {
+        // Retry-safe: the tenant is released; a secret version already written is replaced by the next try.
         await releaseTenant(claim, admin.tenantId, log);
         throw e;
       }
@@ -408,21 +423,29 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
     }
   }
 
-  async function claimTenant(tenantId: string, customerId: string): Promise<'new' | 'ours' | 'taken'> {
+  /** The tenants table's unique key decides, not a check-then-write. */
+  async function claimTenant(tenantId: string, customerId: string): Promise<TenantClaim> {
     try {
-      await deps.repos.tenants.create({ tenantId, customerId, claimedAt: now().toISOString() });
-      return 'new';
+      const created = await deps.repos.tenants.create({
+        tenantId,
+        customerId,
+        claimedAt: now().toISOString(),
+      });
+      return { kind: 'new', etag: created.etag };
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
       const owner = await deps.repos.tenants.get(TENANT_PARTITION, tenantId);
-      return owner && owner.value.customerId.toLowerCase() === customerId.toLowerCase() ? 'ours' : 'taken';
+      return owner && owner.value.customerId.toLowerCase() === customerId.toLowerCase()
+        ? { kind: 'ours' }
+        : { kind: 'taken' };
     }
   }
 
-  async function releaseTenant(claim: 'new' | 'ours', tenantId: string, log: ConsentLog): Promise<void> {
-    if (claim !== 'new') return;
+  /** Undoes a claim this consent made (never one an earlier consent of the customer made). */
+  async function releaseTenant(claim: TenantClaim, tenantId: string, log: ConsentLog): Promise<void> {
+    if (claim.kind !== 'new') return;
     await deps.repos.tenants
-      .delete(TENANT_PARTITION, tenantId)
+      .delete(TENANT_PARTITION, tenantId, claim.etag)
       .catch((e: unknown) =>
         log('error', { event: 'consent.tenant_release_failed', tenantId, message: (e as Error).message }),
       );

@@ -25,7 +25,8 @@ const { contoso, fabrikam, northwind } = seedIds;
 const guestInFabrikam = 'alex_contoso.com#EXT#@fabrikam.onmicrosoft.com';
 
 const storedCustomer = (id: string) => world.services.customers.get(id);
-const storedSecret = (id: string) => world.services.secrets.get(refreshTokenSecretName(id));
+const storedSecret = (id: string, tenantId: string) =>
+  world.services.secrets.get(refreshTokenSecretName(id, tenantId));
 const tenantOwner = async (tenantId: string) =>
   (await world.services.onboarding.tenants.get(TENANT_PARTITION, tenantId))?.value.customerId;
 
@@ -39,8 +40,10 @@ async function expectNothingStored(
   expect(customer.tenantId).toBe(options.tenantIdBefore);
   expect(customer.tokenSecretName).toBeUndefined();
   expect(customer.consentedBy).toBeUndefined();
-  expect(await storedSecret(c.id)).toBeUndefined();
-  for (const t of options.tenantIds) expect(await tenantOwner(t)).not.toBe(c.id);
+  for (const t of options.tenantIds) {
+    expect(await storedSecret(c.id, t)).toBeUndefined();
+    expect(await tenantOwner(t)).not.toBe(c.id);
+  }
   const again = await new Browser().get(`${world.base}/authenticate/${c.token}`);
   expect(again.status).toBe(options.invitationUsable ? 200 : 410);
 }
@@ -91,7 +94,7 @@ describe('a Global Administrator consents', () => {
       tenantId: contoso.tenantId,
       consentedBy: 'patti@contoso.com',
       consentedByObjectId: contoso.admin,
-      tokenSecretName: refreshTokenSecretName(customer.id),
+      tokenSecretName: refreshTokenSecretName(customer.id, contoso.tenantId),
     });
     const days = (Date.parse(c.tokenExpiresAt ?? '') - Date.parse(c.consentedAt ?? '')) / 86_400_000;
     expect(days).toBe(90);
@@ -99,7 +102,7 @@ describe('a Global Administrator consents', () => {
   });
 
   it('keeps a working refresh token in Key Vault, and nowhere else', async () => {
-    const token = await storedSecret(customer.id);
+    const token = await storedSecret(customer.id, contoso.tenantId);
     expect(token).toBeTruthy();
     const res = await fetch(`${world.stack.m365.url}/organizations/oauth2/v2.0/token`, {
       method: 'POST',
@@ -416,7 +419,7 @@ describe('accepted roles', () => {
     expect(result.status).toBe(200);
     const stored = await storedCustomer(c.id);
     expect(stored).toMatchObject({ consentState: 'consented', tenantId: northwind.tenantId });
-    expect(await storedSecret(c.id)).toBeTruthy();
+    expect(await storedSecret(c.id, northwind.tenantId)).toBeTruthy();
   });
 });
 

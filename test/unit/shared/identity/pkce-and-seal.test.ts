@@ -30,16 +30,23 @@ describe('sealed login secrets', () => {
 });
 
 describe('refresh token secret names', () => {
-  it('keep a plain id readable', () => {
-    expect(refreshTokenSecretName('Contoso-01')).toBe('customer-contoso-01-refresh-token');
+  const tenant = 'ACDE3D5A-B52E-41FB-93B8-83D4502680EA';
+
+  it('name the customer and the tenant readably', () => {
+    expect(refreshTokenSecretName('Contoso-01', tenant)).toBe(
+      'customer-contoso-01-acde3d5a-b52e-41fb-93b8-83d4502680ea-refresh-token',
+    );
   });
 
-  it('never give two ids the same Key Vault name', () => {
-    const a = refreshTokenSecretName('a_b');
-    const b = refreshTokenSecretName('a-b');
-    expect(a).toMatch(/^customer-a-b-[0-9a-f]{10}-refresh-token$/);
-    expect(a).not.toBe(b);
-    expect(refreshTokenSecretName('A_B')).toBe(a);
-    expect(refreshTokenSecretName(`x${'_'.repeat(39)}`)).toMatch(/^[A-Za-z][A-Za-z0-9-]{0,126}$/);
+  it('never give two ids, or two tenants, the same Key Vault name', () => {
+    const a = refreshTokenSecretName('a_b', tenant);
+    expect(a).toMatch(/^customer-a-b-[0-9a-f]{10}-acde3d5a-b52e-41fb-93b8-83d4502680ea-refresh-token$/);
+    expect(a).not.toBe(refreshTokenSecretName('a-b', tenant));
+    expect(refreshTokenSecretName('A_B', tenant)).toBe(a);
+    expect(refreshTokenSecretName('a-b', tenant)).not.toBe(
+      refreshTokenSecretName('a-b', 'da613e53-17aa-47a9-aec7-0ec07f33b9b7'),
+    );
+    const longest = refreshTokenSecretName(`x${'_'.repeat(39)}`, tenant);
+    expect(longest).toMatch(/^[A-Za-z][A-Za-z0-9-]{0,126}$/);
   });
 });
