@@ -50,6 +50,25 @@ export interface ConsentProblem {
   organizationName?: string;
 }
 
+export function consentProblem(
+  reason: ConsentProblemReason,
+  status: number,
+  extra: Omit<ConsentProblem, 'kind' | 'reason' | 'status'> = {},
+): ConsentProblem {
+  return { kind: 'problem', reason, status, ...extra };
+}
+
+/** A refusal and what to log about it (ids and reasons, never a token). */
+export interface Refusal {
+  problem: ConsentProblem;
+  fields: Record<string, unknown>;
+}
+
+/** Where the admin starts over: the invitation page. */
+export const invitationPath = (token: string): string => `/authenticate/${encodeURIComponent(token)}`;
+
+export type ConsentLog = (level: 'information' | 'warning' | 'error', event: Record<string, unknown>) => void;
+
 export interface InvitationPageModel {
   kind: 'invitation';
   token: string;
