@@ -33,7 +33,10 @@ describe('customer lifecycle', () => {
     expect(statusTransition('suspend', 'cancelled').kind).toBe('unchanged');
     expect(statusTransition('resume', 'suspended')).toEqual({ kind: 'change', to: 'active' });
     expect(statusTransition('resume', 'active').kind).toBe('unchanged');
-    expect(statusTransition('resume', 'cancelled')).toMatchObject({ kind: 'refused', code: 'customer_cancelled' });
+    expect(statusTransition('resume', 'cancelled')).toMatchObject({
+      kind: 'refused',
+      code: 'customer_cancelled',
+    });
     expect(statusTransition('cancel', 'active')).toEqual({ kind: 'change', to: 'cancelled' });
     expect(statusTransition('cancel', 'suspended')).toEqual({ kind: 'change', to: 'cancelled' });
     expect(statusTransition('cancel', 'cancelled').kind).toBe('unchanged');
@@ -51,7 +54,9 @@ describe('ordering watermark', () => {
     expect(isSuperseded(state, { group: 'status', at: '2026-01-01T09:00:00Z', eventId: 'e2' })).toBe(false);
     expect(isSuperseded(state, { group: 'details', at: '2026-01-01T09:00:00Z', eventId: 'e1' })).toBe(false);
     // Offsets are compared as instants.
-    expect(isSuperseded(state, { group: 'status', at: '2026-01-01T11:30:00+02:00', eventId: 'e1' })).toBe(true);
+    expect(isSuperseded(state, { group: 'status', at: '2026-01-01T11:30:00+02:00', eventId: 'e1' })).toBe(
+      true,
+    );
   });
 });
 

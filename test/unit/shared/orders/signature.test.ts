@@ -27,12 +27,17 @@ describe('order webhook signature', () => {
       expect(verifySignature(header, body, [secret, previous], opts)).toEqual({ ok: true, timestamp: now });
     }
     // A sender signing with both during its own switch-over is accepted too.
-    expect(verifySignature(signatureHeader(['other', secret], body, now), body, [secret], opts).ok).toBe(true);
+    expect(verifySignature(signatureHeader(['other', secret], body, now), body, [secret], opts).ok).toBe(
+      true,
+    );
   });
 
   it('refuses a secret that is no longer configured', () => {
     const header = signatureHeader([previous], body, now);
-    expect(verifySignature(header, body, [secret], opts)).toEqual({ ok: false, problem: 'signature_mismatch' });
+    expect(verifySignature(header, body, [secret], opts)).toEqual({
+      ok: false,
+      problem: 'signature_mismatch',
+    });
   });
 
   it('allows five minutes either way and no more', () => {
@@ -50,11 +55,17 @@ describe('order webhook signature', () => {
   it('refuses an altered body, a missing header and malformed ones', () => {
     const header = signatureHeader([secret], body, now);
     const altered = Buffer.from(body.toString().replace('evt-1', 'evt-2'));
-    expect(verifySignature(header, altered, [secret], opts)).toEqual({ ok: false, problem: 'signature_mismatch' });
+    expect(verifySignature(header, altered, [secret], opts)).toEqual({
+      ok: false,
+      problem: 'signature_mismatch',
+    });
     // The timestamp is signed too: moving it breaks the signature.
     expect(verifySignature(header.replace(`t=${now}`, `t=${now + 1}`), body, [secret], opts).ok).toBe(false);
     for (const missing of [null, undefined, '', '   ']) {
-      expect(verifySignature(missing, body, [secret], opts)).toEqual({ ok: false, problem: 'missing_signature' });
+      expect(verifySignature(missing, body, [secret], opts)).toEqual({
+        ok: false,
+        problem: 'missing_signature',
+      });
     }
     for (const bad of [
       'v1=abc',
@@ -67,7 +78,10 @@ describe('order webhook signature', () => {
       `t=${now},${Array.from({ length: 9 }, () => `v1=${'0'.repeat(64)}`).join(',')}`,
       `t=${now},v1=${'0'.repeat(64)},${'x'.repeat(3000)}`,
     ]) {
-      expect(verifySignature(bad, body, [secret], opts)).toEqual({ ok: false, problem: 'malformed_signature' });
+      expect(verifySignature(bad, body, [secret], opts)).toEqual({
+        ok: false,
+        problem: 'malformed_signature',
+      });
     }
   });
 
