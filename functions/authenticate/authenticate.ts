@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { DependencyError } from '../../shared/errors';
-import type { ConsentLog } from '../../shared/onboarding/consent';
-import type { ConsentProblem } from '../../shared/onboarding/consent-outcomes';
+import { invitationPage, problemPage, thanksPage } from '../../shared/pages/consent-pages';
 import {
-  errorPage,
-  invitationPage,
-  problemPage,
-  thanksPage,
-  type ConsentPageFrame,
-} from '../../shared/pages/consent-pages';
+  BROWSER_COOKIE,
+  browserCookie,
+  consentLog,
+  cookieValue,
+  pageHandler,
+} from '../../shared/pages/handler';
 import { htmlResponse, redirectResponse, stylesheetResponse } from '../../shared/pages/response';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
@@ -19,95 +15,16 @@ import { http } from '../../shared/triggers';
  * from Microsoft, and their stylesheet. The rules live in services().consent; these only read the
  * request and render what it decided.
  */
-const BROWSER_COOKIE = '__Host-switchboard-login';
-
-async function frame(): Promise<ConsentPageFrame & { signInOrigin: string }> {
-  const s = services();
-  const authority = new URL(s.config.identity.authorityHost);
-  return {
-    providerName: await s.consent.providerName(),
-    basePath: new URL(s.config.portal.publicBaseUrl).pathname.replace(/\/+$/, ''),
-    signInHost: authority.host,
-    signInOrigin: authority.origin,
-  };
-}
-
-const logTo =
-  (context: InvocationContext): ConsentLog =>
-  (level, event) => {
-    const line = JSON.stringify(event);
-    if (level === 'error') context.error(line);
-    else if (level === 'warning') context.warn(line);
-    else context.info(line);
-  };
-
-function browserCookie(value: string, maxAgeSeconds: number): Cookie {
-  return {
-    name: BROWSER_COOKIE,
-    value,
-    path: '/',
-    secure: true,
-    httpOnly: true,
-    sameSite: 'Lax',
-    maxAge: maxAgeSeconds,
-  };
-}
-
-function cookieValue(request: HttpRequest, name: string): string | undefined {
-  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-}
-
-/** Pages never show a stack trace: a 5xx shows an id, the log has the rest. */
-function page(
-  fn: (
-    request: HttpRequest,
-    context: InvocationContext,
-    f: Awaited<ReturnType<typeof frame>>,
-  ) => Promise<HttpResponseInit>,
-) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    let f: Awaited<ReturnType<typeof frame>> | undefined;
-    try {
-      f = await frame();
-      return await fn(request, context, f);
-    } catch (e) {
-      const errorId = randomUUID();
-      const unavailable = e instanceof DependencyError;
-      context.error(
-        JSON.stringify({
-          event: unavailable ? 'dependency_unavailable' : 'unhandled_error',
-          errorId,
-          name: e instanceof Error ? e.name : typeof e,
-          message: e instanceof Error ? e.message : String(e),
-          stack: unavailable || !(e instanceof Error) ? undefined : e.stack,
-        }),
-      );
-      const fallback = f ?? { providerName: 'Our service', basePath: '', signInHost: '', signInOrigin: '' };
-      return htmlResponse(
-        unavailable ? 503 : 500,
-        errorPage(fallback, errorId, unavailable),
-        fallback.signInOrigin,
-      );
-    }
-  };
-}
-
-const problemResponse = (f: Awaited<ReturnType<typeof frame>>, p: ConsentProblem, cookies: Cookie[] = []) =>
-  htmlResponse(p.status, problemPage(f, p), f.signInOrigin, cookies);
-
 export const authenticateInvitation = http({
   name: 'authenticateInvitation',
   route: 'authenticate/{invitationId}',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: page(async (request, _context, f) => {
+  handler: pageHandler(services, async (request, _context, page) => {
     const result = await services().consent.invitationPage(request.params.invitationId ?? '');
-    if (result.kind === 'problem') return problemResponse(f, result);
-    return htmlResponse(200, invitationPage(f, result), f.signInOrigin);
+    if (result.kind === 'problem')
+      return htmlResponse(result.status, problemPage(page, result), page.signInOrigin);
+    return htmlResponse(200, invitationPage(page, result), page.signInOrigin);
   }),
 });
 
@@ -116,11 +33,12 @@ export const authenticateStart = http({
   route: 'authenticate/{invitationId}/start',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: page(async (request, context, f) => {
-    const result = await services().consent.start(request.params.invitationId ?? '', logTo(context));
-    if (result.kind === 'problem') return problemResponse(f, result);
+  handler: pageHandler(services, async (request, context, page) => {
+    const result = await services().consent.start(request.params.invitationId ?? '', consentLog(context));
+    if (result.kind === 'problem')
+      return htmlResponse(result.status, problemPage(page, result), page.signInOrigin);
     const maxAge = Math.max(1, Math.round((result.expiresAt.getTime() - Date.now()) / 1000));
-    return redirectResponse(result.location, f.signInOrigin, [browserCookie(result.browserKey, maxAge)]);
+    return redirectResponse(result.location, page.signInOrigin, [browserCookie(result.browserKey, maxAge)]);
   }),
 });
 
@@ -129,17 +47,18 @@ export const authenticateCallback = http({
   route: 'authenticate/OAuth2Callback',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: page(async (request, context, f) => {
-    const query = Object.fromEntries(request.query.entries());
+  handler: pageHandler(services, async (request, context, page) => {
     const result = await services().consent.callback(
-      query,
+      Object.fromEntries(request.query.entries()),
       cookieValue(request, BROWSER_COOKIE),
-      logTo(context),
+      consentLog(context),
     );
     // The browser key has done its job either way.
-    const clear = [browserCookie('', 0)];
-    if (result.kind === 'problem') return problemResponse(f, result, clear);
-    return htmlResponse(200, thanksPage(f, result), f.signInOrigin, clear);
+    const cleared = [browserCookie('', 0)];
+    if (result.kind === 'problem') {
+      return htmlResponse(result.status, problemPage(page, result), page.signInOrigin, cleared);
+    }
+    return htmlResponse(200, thanksPage(page, result), page.signInOrigin, cleared);
   }),
 });
 

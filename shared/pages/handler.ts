@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { DependencyError } from '../errors';
+import type { ConsentLog } from '../onboarding/consent-outcomes';
+import type { Services } from '../services';
+import { errorPage, type ConsentPageFrame } from './consent-pages';
+import { htmlResponse } from './response';
+
+/**
+ * What the customer-facing handlers share: the page frame from the settings, a wrapper that turns
+ * any unexpected error into a page with only an error id (the details go to the log under that
+ * id), the structured log, and the browser-binding cookie of a sign-in.
+ */
+export type PageContext = ConsentPageFrame & { signInOrigin: string };
+
+export async function pageContext(s: Services): Promise<PageContext> {
+  const authority = new URL(s.config.identity.authorityHost);
+  return {
+    providerName: await s.consent.providerName(),
+    basePath: new URL(s.config.portal.publicBaseUrl).pathname.replace(/\/+$/, ''),
+    signInHost: authority.host,
+    signInOrigin: authority.origin,
+  };
+}
+
+export function pageHandler(
+  services: () => Services,
+  fn: (request: HttpRequest, context: InvocationContext, page: PageContext) => Promise<HttpResponseInit>,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  return async (request, context) => {
+    let page: PageContext | undefined;
+    try {
+      page = await pageContext(services());
+      return await fn(request, context, page);
+    } catch (e) {
+      const errorId = randomUUID();
+      const unavailable = e instanceof DependencyError;
+      context.error(
+        JSON.stringify({
+          event: unavailable ? 'dependency_unavailable' : 'unhandled_error',
+          errorId,
+          name: e instanceof Error ? e.name : typeof e,
+          message: e instanceof Error ? e.message : String(e),
+          stack: unavailable || !(e instanceof Error) ? undefined : e.stack,
+        }),
+      );
+      const fallback = page ?? {
+        providerName: 'Our service',
+        basePath: '',
+        signInHost: '',
+        signInOrigin: '',
+      };
+      return htmlResponse(
+        unavailable ? 503 : 500,
+        errorPage(fallback, errorId, unavailable),
+        fallback.signInOrigin,
+      );
+    }
+  };
+}
+
+export function consentLog(context: InvocationContext): ConsentLog {
+  return (level, event) => {
+    const line = JSON.stringify(event);
+    if (level === 'error') context.error(line);
+    else if (level === 'warning') context.warn(line);
+    else context.info(line);
+  };
+}
+
+/** Ties a sign-in to the browser that started it: `__Host-` (Secure, path /, no domain), HttpOnly, Lax. */
+export const BROWSER_COOKIE = '__Host-switchboard-login';
+
+export function browserCookie(value: string, maxAgeSeconds: number): Cookie {
+  return {
+    name: BROWSER_COOKIE,
+    value,
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Lax',
+    maxAge: maxAgeSeconds,
+  };
+}
+
+export function cookieValue(request: HttpRequest, name: string): string | undefined {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) {
+      try {
+        return decodeURIComponent(v.join('='));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
