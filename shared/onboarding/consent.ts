@@ -90,8 +90,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
   };
 
   /** Microsoft said no: the page for it, or an error for the operators when it is our fault. */
-  const fromSignInError = async (e: SignInError, invitationToken: string): Promise<ConsentProblem> => {
-    const retryPath = await retryPathFor(invitationToken);
+  const fromSignInError = (e: SignInError, retryPath: string | undefined): ConsentProblem => {
     switch (e.aad.kind) {
       case 'cancelled':
         return problem('cancelled', 200, { retryPath });
@@ -175,7 +174,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
           description: query.error_description,
           subError: query.error_subcode,
         });
-        return refuse(await fromSignInError(new SignInError(aad), login.invitationToken), {
+        return refuse(fromSignInError(new SignInError(aad), await retryPathFor(login.invitationToken)), {
           ...ids,
           error: aad.error,
           aadsts: aad.code,
@@ -204,7 +203,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         });
       } catch (e) {
         if (!(e instanceof SignInError)) throw e;
-        return refuse(await fromSignInError(e, login.invitationToken), {
+        return refuse(fromSignInError(e, retryPath), {
           ...ids,
           error: e.aad.error,
           aadsts: e.aad.code,
