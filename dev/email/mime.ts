@@ -70,10 +70,13 @@ export function parseAddresses(value: string | undefined): string[] {
     } else current += ch;
   }
   parts.push(current);
-  return parts
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => /<([^>]+)>/.exec(p)?.[1] ?? p);
+  return (
+    parts
+      .map((p) => p.trim())
+      .filter(Boolean)
+      // The address is the angle-bracketed part that ends the entry; a quoted display name may hold <…> too.
+      .map((p) => /<([^<>]+)>\s*$/.exec(p)?.[1] ?? p)
+  );
 }
 
 /** `Name: item, item, …`, folded between items so that lines stay within 78 characters where that can be helped. */

@@ -37,7 +37,12 @@ export function isRegisteredRedirect(ctx: SimContext, app: SeedApp, uri: string)
   if (!ctx.allowLoopbackRedirects) return false;
   try {
     const u = new URL(uri);
-    return u.protocol === 'https:' && (u.hostname === '127.0.0.1' || u.hostname === 'localhost') && !u.hash;
+    // Microsoft accepts loopback redirect URIs over http as well as https, on any port.
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') &&
+      (u.hostname === '127.0.0.1' || u.hostname === 'localhost') &&
+      !u.hash
+    );
   } catch {
     return false;
   }

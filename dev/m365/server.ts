@@ -32,7 +32,7 @@ export interface M365SimulatorOptions {
   dataFile?: string;
   /** Added to the first app registration's redirect URIs. */
   redirectUris?: string[];
-  /** Also accept any https://127.0.0.1:* or https://localhost:* redirect URI. */
+  /** Also accept any http(s)://127.0.0.1:* or http(s)://localhost:* redirect URI, as Microsoft does for loopback. */
   allowLoopbackRedirects?: boolean;
   /** The X-IDENTITY-HEADER value the managed identity endpoint requires (default: random). */
   identityHeader?: string;

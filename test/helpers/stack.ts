@@ -13,7 +13,13 @@ export function testSettings(overrides: Record<string, string> = {}): Record<str
   return { ...inject('stack').settings, STORAGE_NAME_PREFIX: uniquePrefix(), ...overrides };
 }
 
-/** The real services (real SDK clients) against the test stack. */
+/**
+ * The real services (real SDK clients) against the test stack. The managed identity credential
+ * reads its endpoint from the process environment, as it does in Azure.
+ */
 export function testServices(overrides: Record<string, string> = {}): Services {
-  return createServices(loadConfig(testSettings(overrides)));
+  const settings = testSettings(overrides);
+  process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+  process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
+  return createServices(loadConfig(settings));
 }
