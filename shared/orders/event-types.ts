@@ -37,34 +37,53 @@ export const subscriptionSchema = z.object({
     .min(1, 'is required')
     .max(100, 'at most 100 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, 'letters, digits, "_", ".", ":", "/" or "-"'),
-  quantity: countSchema,
+  quantity: countSchema.meta({ description: 'A whole number from 0 (a string of digits is accepted too).' }),
 });
 
-const reasonSchema = optional(z.string().trim().max(500, 'at most 500 characters'));
+const reasonSchema = optional(z.string().trim().max(500, 'at most 500 characters')).meta({
+  description: 'Why, for the audit log.',
+});
+
+/** The admin who will sign in and consent: a real mailbox, never a guest (#EXT#) account. */
+const adminEmail = adminEmailSchema.meta({
+  format: 'email',
+  description: 'The admin who signs in and consents. A guest account (#EXT#) is refused.',
+});
+const customerId = customerIdSchema.meta({
+  description: "The ordering system's customer id: 2-40 letters, digits, '-' or '_'. Case-insensitive.",
+});
+
+const tenantDomain = optional(tenantDomainSchema).meta({
+  description: "The tenant's domain, e.g. contoso.onmicrosoft.com, when the ordering system knows it.",
+});
+const tenantId = optional(tenantIdSchema).meta({
+  description: 'The tenant id, when known; the consent must then come from that tenant.',
+});
 
 export const customerCreatedData = z.object({
-  customerId: customerIdSchema,
+  customerId,
   name: customerNameSchema,
-  adminEmail: adminEmailSchema,
-  tenantDomain: optional(tenantDomainSchema),
-  tenantId: optional(tenantIdSchema),
-  /** Default true: e-mail the admin an invitation as soon as the customer exists. */
-  sendInvitation: optional(z.boolean()),
+  adminEmail,
+  tenantDomain,
+  tenantId,
+  sendInvitation: optional(z.boolean()).meta({
+    description: 'Default true: e-mail the admin an invitation as soon as the customer exists.',
+  }),
   subscriptions: optional(z.array(subscriptionSchema).max(100, 'at most 100 subscriptions')),
 });
 
 export const customerUpdatedData = z.object({
-  customerId: customerIdSchema,
+  customerId,
   name: optional(customerNameSchema),
-  adminEmail: optional(adminEmailSchema),
-  tenantDomain: optional(tenantDomainSchema),
-  tenantId: optional(tenantIdSchema),
+  adminEmail: optional(adminEmail),
+  tenantDomain,
+  tenantId,
   subscriptions: optional(z.array(subscriptionSchema).max(100, 'at most 100 subscriptions')),
 });
 
-export const customerStatusData = z.object({ customerId: customerIdSchema, reason: reasonSchema });
+export const customerStatusData = z.object({ customerId, reason: reasonSchema });
 
-export const invitationResendData = z.object({ customerId: customerIdSchema });
+export const invitationResendData = z.object({ customerId });
 
 export interface EventTypeDefinition {
   summary: string;
