@@ -56,8 +56,8 @@ export function answerFor(event: OrderEvent, replayed: boolean): IntakeAnswer {
     headers,
     body: {
       error: {
-        code: problem?.code ?? 'unsupported_event_type',
-        message: problem?.message ?? 'The event is not supported.',
+        code: problem?.code ?? 'unknown_type',
+        message: problem?.message ?? `Event type '${event.type}' is not supported.`,
         id: event.id,
         type: event.type,
         links,

@@ -192,7 +192,9 @@ export function createOrderProcessor(deps: {
       const owner = randomUUID();
       const state = await deps.leases.acquire(customerKey, owner);
       if (!state) {
-        await deps.queues.send(ORDERS_QUEUE, { eventId }, { visibilityDelaySeconds: BUSY_DELAY_SECONDS });
+        // Another event of this customer is being applied; come back shortly (jittered, so a burst spreads out).
+        const delay = BUSY_DELAY_SECONDS + Math.floor(Math.random() * 3);
+        await deps.queues.send(ORDERS_QUEUE, { eventId }, { visibilityDelaySeconds: delay });
         return 'busy';
       }
 

@@ -29,7 +29,13 @@ export const eventSchemaName = (type: string) =>
   `OrderEvent_${type.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`;
 
 const eventId = pathParam('id', "The ordering system's event id.");
-const location = { Location: { description: 'GET it for the status.', schema: { type: 'string' } } };
+const location = {
+  Location: { description: 'GET it for the status.', schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: '`true` when this is a copy of an event already received (the first answer, repeated).',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
 
 export const orderPaths: Record<string, PathItem> = {
   '/api/orders/events': {
