@@ -3,16 +3,16 @@ import { ConflictError, DomainError } from '../errors';
 import type { CustomerService } from '../onboarding/customers';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
-import { addSeconds, backoffSeconds } from './backoff';
+import { addSeconds } from './backoff';
 import type { OrderCallbacks } from './callbacks';
 import { isSuperseded, supersededBy, type CustomerLeases, type Watermark } from './customer-lease';
 import { parseEvent } from './envelope';
 import { OrderRefusedError } from './errors';
+import { createEventOutcomes, isFinal, type ProcessOutcome } from './event-outcomes';
 import { eventTypes } from './event-types';
 import { handlers, type OrderContext, type OrderHandlerDeps } from './handlers';
 import { ORDERS_QUEUE } from './intake';
 import { errorText, type OrdersLog } from './log';
-import { finalEventStatuses, type OrderEvent, type OrderProblem } from './model';
 import { bodyOf, partitionOf, type OrderRepositories } from './repositories';
 
 /**
@@ -21,7 +21,7 @@ import { bodyOf, partitionOf, type OrderRepositories } from './repositories';
  * at a time under its lease, finished steps are skipped, and every way out of a run leaves the event
  * either final or with a `dueAt` the sweep will act on.
  */
-export type ProcessOutcome = 'succeeded' | 'failed' | 'waiting' | 'rejected' | 'busy' | 'skipped' | 'missing';
+export type { ProcessOutcome } from './event-outcomes';
 
 export interface OrderProcessor {
   process(eventId: string, log: OrdersLog): Promise<ProcessOutcome>;
@@ -29,10 +29,6 @@ export interface OrderProcessor {
 
 /** How soon a message for a customer whose lease is taken comes back. */
 const BUSY_DELAY_SECONDS = 3;
-/** After a waiting event's retry time, how long until the sweep steps in for a lost message. */
-const WAITING_GRACE_SECONDS = 300;
-
-const isFinal = (e: OrderEvent) => finalEventStatuses.includes(e.status);
 
 /** Errors that may go away by themselves (a dependency down, a lost ETag race) are retried. */
 function isTransient(e: unknown): boolean {
@@ -57,104 +53,7 @@ export function createOrderProcessor(deps: {
 }): OrderProcessor {
   const { events } = deps.repos;
 
-  const save = async (id: string, change: (e: OrderEvent) => OrderEvent | undefined) =>
-    (await events.mutate(partitionOf(id), id, change))?.value;
-
-  const finish = async (
-    event: OrderEvent,
-    status: 'succeeded' | 'failed' | 'rejected',
-    outcome: { result?: Record<string, unknown>; errors?: OrderProblem[] },
-    log: OrdersLog,
-  ) => {
-    const at = deps.now().toISOString();
-    await save(event.id, (e) =>
-      isFinal(e)
-        ? undefined
-        : {
-            ...e,
-            status,
-            completedAt: at,
-            updatedAt: at,
-            dueAt: undefined,
-            nextAttemptAt: undefined,
-            result: outcome.result,
-            errors: outcome.errors,
-          },
-    );
-    log[status === 'succeeded' ? 'info' : 'warn']('order_event_' + status, {
-      eventId: event.id,
-      type: event.type,
-      attempts: event.attempts,
-      errors: outcome.errors?.map((p) => p.code),
-    });
-    if (status === 'failed') {
-      await deps.audit.record({
-        actor: `orders:${event.id}`,
-        action: 'order.failed',
-        ...(event.customerId ? { customerId: event.customerId } : {}),
-        target: event.id,
-        details: { type: event.type, errors: outcome.errors },
-      });
-      await deps.callbacks.notifyOrderingSystem(
-        'order.failed',
-        {
-          eventId: event.id,
-          type: event.type,
-          customerId: event.customerId ?? null,
-          errors: outcome.errors ?? [],
-        },
-        { key: `${event.id}:order.failed`, ...(event.customerId ? { customerId: event.customerId } : {}) },
-      );
-    }
-  };
-
-  /** Not now: retried with back-off until the wait limit, then failed with the reason. */
-  const wait = async (event: OrderEvent, problem: OrderProblem, log: OrdersLog): Promise<ProcessOutcome> => {
-    const now = deps.now();
-    const since = Date.parse(event.retriedAt ?? event.receivedAt);
-    if (now.getTime() - since >= deps.maxWaitHours * 3600 * 1000) {
-      await finish(
-        event,
-        'failed',
-        { errors: [{ ...problem, message: `${problem.message} Gave up after ${deps.maxWaitHours} hours.` }] },
-        log,
-      );
-      return 'failed';
-    }
-    const delay = backoffSeconds(event.attempts, deps.retryBaseSeconds);
-    const next = addSeconds(now, delay);
-    await save(event.id, (e) =>
-      isFinal(e)
-        ? undefined
-        : {
-            ...e,
-            status: 'waiting',
-            nextAttemptAt: next,
-            dueAt: addSeconds(new Date(next), WAITING_GRACE_SECONDS),
-            errors: [problem],
-            updatedAt: now.toISOString(),
-          },
-    );
-    await deps.queues
-      .send(ORDERS_QUEUE, { eventId: event.id }, { visibilityDelaySeconds: delay })
-      .catch((e: unknown) => log.warn('order_requeue_deferred', { eventId: event.id, error: errorText(e) }));
-    log.info('order_event_waiting', { eventId: event.id, code: problem.code, retryInSeconds: delay });
-    return 'waiting';
-  };
-
-  /** Events that were waiting for this customer get another go now rather than at their next retry. */
-  const wake = async (customerKey: string, except: string, log: OrdersLog) => {
-    for await (const row of events.listAll({
-      filter: `customerId eq '${customerKey.replace(/'/g, "''")}' and status eq 'waiting'`,
-    })) {
-      if (row.value.id === except) continue;
-      await deps.queues
-        .send(ORDERS_QUEUE, { eventId: row.value.id })
-        .catch((e: unknown) =>
-          log.warn('order_wake_deferred', { eventId: row.value.id, error: errorText(e) }),
-        );
-    }
-  };
+  const { save, finish, wait, wake } = createEventOutcomes(deps);
 
   return {
     async process(eventId, log) {
