@@ -50,12 +50,18 @@ export interface LocalStack {
   keyVault: KeyVaultSimulator;
   email: EmailSimulator;
   sbc: SbcSimulator;
+  /** The secret the ordering system signs webhook requests with (Key Vault `orders-webhook-secret`). */
+  ordersWebhookSecret: string;
   /** The SBC's REST credentials (for the product they will live in Key Vault). */
   sbcCredentials: { username: string; password: string };
   stop(): Promise<void>;
 }
 
-export const LOCAL_SECRET_NAMES = { appClientSecret: 'app-client-secret', emailAccessKey: 'acs-access-key' };
+export const LOCAL_SECRET_NAMES = {
+  appClientSecret: 'app-client-secret',
+  emailAccessKey: 'acs-access-key',
+  ordersWebhookSecret: 'orders-webhook-secret',
+};
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const certs = await ensureDevCertificates();
@@ -134,13 +140,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     // The secrets the app reads from Key Vault, put there the way an operator would: through the vault's API.
-    await withEnv(
+    // The webhook secret is kept across restarts so an ordering system set up against it keeps working.
+    const ordersWebhookSecret = await withEnv(
       { IDENTITY_ENDPOINT: settings.IDENTITY_ENDPOINT!, IDENTITY_HEADER: identityHeader },
       async () => {
         const config = loadConfig(settings);
         const vault = createSecretStore(config.keyVault, createAzureCredential(undefined));
         await vault.set(LOCAL_SECRET_NAMES.appClientSecret, defaultClientSecret);
         await vault.set(LOCAL_SECRET_NAMES.emailAccessKey, emailAccessKey);
+        const existing = await vault.get(LOCAL_SECRET_NAMES.ordersWebhookSecret);
+        if (existing) return existing;
+        const fresh = randomBytes(32).toString('base64url');
+        await vault.set(LOCAL_SECRET_NAMES.ordersWebhookSecret, fresh);
+        return fresh;
       },
     );
 
@@ -162,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       email,
       sbc,
       sbcCredentials,
+      ordersWebhookSecret,
       stop,
     };
   } catch (e) {

@@ -69,6 +69,11 @@ async function main(): Promise<void> {
   line('E-mail (sim)', `${stack.urls.email}  outbox: ${path.relative(root, stack.outboxDir)}`);
   line('Microsoft 365 (sim)', `${stack.urls.m365}  (tenants and users: ${stack.urls.m365}/)`);
   line('AudioCodes SBC (sim)', `${stack.urls.sbc}  (${stack.sbcCredentials.username} / see .local)`);
+  line(
+    'Orders webhook',
+    `${host.url}/api/orders/events  (secret: ${stack.ordersWebhookSecret}; docs/orders-webhook.md)`,
+  );
+  line('OpenAPI', `${host.url}/api/openapi.json`);
   line('Data', path.relative(root, path.join(root, '.local', 'data')));
   console.log(`
 Try it:

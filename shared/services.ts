@@ -79,6 +79,17 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     audit,
   });
   const authority = createAuthority(config.identity.authorityHost);
+  const queues = createQueueSender(storage);
+  const orders = createOrdersService({
+    config: config.orders,
+    storage,
+    queues,
+    audit,
+    vault: secrets,
+    customers,
+    invitations,
+    onboarding,
+  });
   const consent = createConsentService({
     config,
     repos: onboarding,
@@ -95,17 +106,7 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     secrets,
     audit,
     mailer,
-  });
-  const queues = createQueueSender(storage);
-  const orders = createOrdersService({
-    config: config.orders,
-    storage,
-    queues,
-    audit,
-    vault: secrets,
-    customers,
-    invitations,
-    onboarding,
+    notifyOrderingSystem: (type, data, options) => orders.callbacks.notifyOrderingSystem(type, data, options),
   });
   return {
     config,

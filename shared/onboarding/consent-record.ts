@@ -34,6 +34,12 @@ export interface ConsentRecordDeps {
   invitations: InvitationService;
   audit: AuditLog;
   mailer: Mailer;
+  /** Tells the ordering system (a signed status callback), when one is configured. */
+  notifyOrderingSystem?: (
+    type: string,
+    data: Record<string, unknown>,
+    options: { key: string; customerId: string },
+  ) => Promise<unknown>;
   now: () => Date;
 }
 
@@ -132,6 +138,15 @@ export async function recordConsent(
         log('warning', { event: 'consent.notice_not_sent', ...ids, message: message(e) }),
       );
   }
+  await deps
+    .notifyOrderingSystem?.(
+      'customer.consented',
+      { customerId: customer.id, tenantId: admin.tenantId, consentedBy: upn, consentedAt: at.toISOString() },
+      { key: `${input.opened.invitation.id}:customer.consented`, customerId: customer.id },
+    )
+    .catch((e: unknown) =>
+      log('warning', { event: 'consent.callback_not_queued', ...ids, message: message(e) }),
+    );
   log('information', { event: 'consent.recorded', ...ids });
   return {
     kind: 'consented',

@@ -21,7 +21,7 @@ import {
   type InvitationPageModel,
   type StartRedirect,
 } from './consent-outcomes';
-import { recordConsent } from './consent-record';
+import { recordConsent, type ConsentRecordDeps } from './consent-record';
 import type { InvitationSettingsService } from './invitation-settings';
 import type { InvitationService, OpenInvitation } from './invitations';
 import type { OnboardingRepositories } from './repositories';
@@ -57,6 +57,7 @@ export interface ConsentDeps {
   secrets: SecretStore;
   audit: AuditLog;
   mailer: Mailer;
+  notifyOrderingSystem?: ConsentRecordDeps['notifyOrderingSystem'];
   graphFor?: (accessToken: string) => Client;
   now?: () => Date;
 }
@@ -224,6 +225,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
           invitations: deps.invitations,
           audit: deps.audit,
           mailer: deps.mailer,
+          ...(deps.notifyOrderingSystem ? { notifyOrderingSystem: deps.notifyOrderingSystem } : {}),
           now,
         },
         { opened, invitationToken: login.invitationToken, checked: checked.value, retryPath },

@@ -10,18 +10,26 @@ export interface InvitationResult {
   callbackId: string | null;
 }
 
-/** The invitation this event already sent, if a run of it got as far as the e-mail. */
+/**
+ * The invitation this event already sent, if a run of it got as far as the e-mail. A row an earlier
+ * run created but never marked sent (it died around the e-mail) is withdrawn, so that of the links
+ * that may have gone out only the new one works.
+ */
 async function sentBy(
   deps: OrderHandlerDeps,
   customerId: string,
   actor: string,
 ): Promise<Invitation | undefined> {
+  const unconfirmed: Invitation[] = [];
   for await (const row of deps.onboarding.invitations.listAll({
     partitionKey: INVITATION_PARTITION,
     filter: `customerId eq '${escapeOData(customerId)}' and createdBy eq '${escapeOData(actor)}'`,
   })) {
     if (row.value.emailOperationId && row.value.status !== 'failed') return row.value;
+    if (row.value.status === 'pending' || row.value.status === 'opened') unconfirmed.push(row.value);
   }
+  for (const i of unconfirmed)
+    await deps.invitations.revoke(i.id, actor, 'superseded by a retry of its order');
   return undefined;
 }
 
