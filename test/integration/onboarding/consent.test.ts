@@ -5,6 +5,7 @@ import { driveSignIn } from '../../../dev/m365/driver';
 import { defaultClientSecret, seedIds } from '../../../dev/m365/seed';
 import { refreshTokenSecretName } from '../../../shared/onboarding/consent-secret';
 import { TENANT_PARTITION } from '../../../shared/onboarding/repositories';
+import { callbackIdFor } from '../../../shared/orders/callbacks';
 import { Browser, invitedCustomer, signIn, startWorld, type Page, type World } from './world';
 
 /**
@@ -14,7 +15,8 @@ import { Browser, invitedCustomer, signIn, startWorld, type Page, type World } f
 let world: World;
 
 beforeAll(async () => {
-  world = await startWorld();
+  // A callback address that takes nothing: the callback is queued (and retried), which is what is checked.
+  world = await startWorld({ ORDERS_CALLBACK_URL: 'https://127.0.0.1:9/ordering-system/callbacks' });
 });
 
 afterAll(async () => {
@@ -85,6 +87,17 @@ describe('a Global Administrator consents', () => {
     expect(result.html).toContain('You may close this window');
     expect(result.html).toContain('patti@contoso.com');
     expectSecurityHeaders(result);
+  });
+
+  it('queues a signed customer.consented callback for the ordering system', async () => {
+    const callback = await world.services.orders.callbacks.get(
+      callbackIdFor(`${customer.invitationId}:customer.consented`),
+    );
+    expect(callback).toMatchObject({
+      type: 'customer.consented',
+      customerId: customer.id,
+      data: { customerId: customer.id, tenantId: contoso.tenantId, consentedBy: 'patti@contoso.com' },
+    });
   });
 
   it('records the consent on the customer', async () => {
