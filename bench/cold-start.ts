@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundle } from '../scripts/build';
+import { sampleAzureSettings as settings } from '../dev/sample-settings';
 
 /**
  * Cold start: how long a fresh Node process takes to load the function entry, and how big the
@@ -11,15 +12,6 @@ import { bundle } from '../scripts/build';
  */
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, '.local', 'bench');
-
-const settings: Record<string, string> = {
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-  KEY_VAULT_URL: 'https://kv.vault.azure.net',
-  EMAIL_ENDPOINT: 'https://acs.communication.azure.com',
-  EMAIL_SENDER_ADDRESS: 'DoNotReply@mail.provider.example',
-  APP_CLIENT_ID: '00001111-aaaa-2222-bbbb-3333cccc4444',
-  PUBLIC_BASE_URL: 'https://portal.provider.example',
-};
 
 export interface ColdStartResult {
   bundleBytes: number;

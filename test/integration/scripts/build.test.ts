@@ -4,20 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle } from '../../../scripts/build';
+import { sampleAzureSettings as settings } from '../../../dev/sample-settings';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-build-'));
 const file = path.join(dir, 'main.js');
 beforeAll(() => bundle(file));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const settings = {
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-  KEY_VAULT_URL: 'https://kv.vault.azure.net',
-  EMAIL_ENDPOINT: 'https://acs.communication.azure.com',
-  EMAIL_SENDER_ADDRESS: 'DoNotReply@mail.provider.example',
-  APP_CLIENT_ID: '00001111-aaaa-2222-bbbb-3333cccc4444',
-  PUBLIC_BASE_URL: 'https://portal.provider.example',
-};
 
 const load = (file: string, env: Record<string, string>) =>
   spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sampleAzureSettings } from '../../../dev/sample-settings';
 
 // @azure/functions registers nothing outside the Azure host ("test mode"), so the registration is
 // checked by recording what main.ts asks of it.
@@ -14,15 +15,7 @@ vi.mock('@azure/functions', () => ({
   },
 }));
 
-const settings = {
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-  STORAGE_NAME_PREFIX: 'blue',
-  KEY_VAULT_URL: 'https://kv.vault.azure.net',
-  EMAIL_ENDPOINT: 'https://acs.communication.azure.com',
-  EMAIL_SENDER_ADDRESS: 'DoNotReply@mail.provider.example',
-  APP_CLIENT_ID: '00001111-aaaa-2222-bbbb-3333cccc4444',
-  PUBLIC_BASE_URL: 'https://portal.provider.example',
-};
+const settings = { ...sampleAzureSettings, STORAGE_NAME_PREFIX: 'blue' };
 
 afterEach(() => {
   vi.unstubAllEnvs();
