@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { msRequestId, readBody, startJsonServer, type Reply } from '../https-server';
 import { renderEml, type EmailRequest } from './eml';
 import { hmacProblem } from './hmac';
 import { emailProblem } from './validate';
@@ -58,8 +57,6 @@ export interface EmailSimulator {
   setFailure(failWith: FailWith | undefined): void;
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
-
 /** The service caps a request, attachments included, at 10 MB. */
 const MAX_BODY = 10 * 1024 * 1024;
 
@@ -72,22 +69,15 @@ export async function startEmailSimulator(options: EmailSimulatorOptions): Promi
   const runningPolls = options.runningPolls ?? 1;
   const retryAfter = { 'retry-after': String(options.retryAfterSeconds ?? 0) };
 
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req).then(
-      (reply) => send(res, reply),
-      (e: unknown) =>
-        send(res, error(500, 'InternalServerError', e instanceof Error ? e.message : String(e))),
-    );
-  });
+  const server = await startJsonServer(
+    { tls: options.tls, port: options.port, send: { headers: msRequestId } },
+    handle,
+    (e) => error(500, 'InternalServerError', e instanceof Error ? e.message : String(e)),
+  );
+  const endpoint = server.url;
 
   async function handle(req: IncomingMessage): Promise<Reply> {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY);
     if (body === undefined) return error(413, 'RequestEntityTooLarge', 'The request is larger than 10 MB.');
     const pathAndQuery = req.url ?? '/';
     const denied = hmacProblem(
@@ -170,11 +160,7 @@ export async function startEmailSimulator(options: EmailSimulatorOptions): Promi
   return {
     url: endpoint,
     connectionString: `endpoint=${endpoint}/;accesskey=${options.accessKey}`,
-    stop: () =>
-      new Promise((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: () => server.close(),
     messages: () => [...operations.values()].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()),
     setFailure(f) {
       failWith = f;
@@ -189,28 +175,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function error(status: number, code: string, message: string): Reply {
   return { status, body: { error: { code, message } }, headers: { 'x-ms-error-code': code } };
-}
-
-/** The raw body, or undefined when it passes the service's size limit. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, reply: Reply): void {
-  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'x-ms-request-id': randomUUID(),
-    ...(body ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
-    ...reply.headers,
-  });
-  res.end(body);
 }
 
 if (require.main === module) {

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { readBody, type Reply } from '../https-server';
 
-/** The wire details of Key Vault answers: error bodies, skip tokens, JSON in and out. */
-export type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+/** The wire details of Key Vault answers: error bodies, skip tokens, JSON in. */
+export type { Reply } from '../https-server';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -46,15 +46,10 @@ export function decodeSkipToken(token: string | null): number {
 
 /** The JSON object in the body, or undefined when there is none, it is not JSON, or it is too large. */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
+  const raw = await readBody(req, MAX_BODY);
+  if (raw === undefined) return undefined;
   try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
       : undefined;
@@ -65,14 +60,4 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
 
 export function badBody(): Reply {
   return error(400, 'BadParameter', 'The request body must be a JSON object.');
-}
-
-export function send(res: ServerResponse, reply: Reply): void {
-  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'x-ms-request-id': randomUUID(),
-    ...(body ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
-    ...reply.headers,
-  });
-  res.end(body);
 }

@@ -1,8 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { msRequestId, startJsonServer } from '../https-server';
 import { jwksTokenVerifier, type TokenVerifier } from './auth';
 import { Bundles, latest } from './bundles';
 import {
@@ -13,7 +12,6 @@ import {
   error,
   readJson,
   secretNotFound,
-  send,
   type Reply,
 } from './http';
 import { SecretStore, type SecretEntry, type SecretProperties, type SecretVersion } from './store';
@@ -52,20 +50,13 @@ export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions):
   const challenge =
     `Bearer authorization="${(options.authority ?? 'https://login.microsoftonline.com').replace(/\/+$/, '')}/` +
     `${options.tenantId ?? 'organizations'}", resource="https://vault.azure.net"`;
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const vaultUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startJsonServer(
+    { tls: options.tls, port: options.port, send: { headers: msRequestId } },
+    handle,
+    (e) => error(500, 'InternalServerError', e instanceof Error ? e.message : String(e)),
+  );
+  const vaultUrl = server.url;
   const bundles = new Bundles(vaultUrl, recoverableDays);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req).then(
-      (reply) => send(res, reply),
-      (e: unknown) =>
-        send(res, error(500, 'InternalServerError', e instanceof Error ? e.message : String(e))),
-    );
-  });
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     const auth = req.headers.authorization ?? '';
@@ -193,11 +184,7 @@ export async function startKeyVaultSimulator(options: KeyVaultSimulatorOptions):
 
   return {
     url: vaultUrl,
-    stop: () =>
-      new Promise((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: () => server.close(),
     peek(name) {
       const entry = liveEntry(name);
       if (!entry) return undefined;

@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { parseArgs } from 'node:util';
+import { startJsonServer, type Reply } from '../https-server';
 import { createSbcState, type SbcState } from './state';
 
 export { type DialPlan, type DialPlanRule, type SbcState } from './state';
@@ -34,7 +33,6 @@ export interface SbcSimulator {
   state: SbcState;
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 type Handler = (req: IncomingMessage) => Reply | Promise<Reply>;
 
 const DEFAULT_IDENTITY: SbcIdentity = {
@@ -99,41 +97,16 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
     return timingSafeEqual(digest(Buffer.from(m[1] ?? '', 'base64').toString('utf8')), expected);
   }
 
-  const server = createServer(
-    { cert: options.tls.cert, key: options.tls.key },
-    (req: IncomingMessage, res) => {
-      Promise.resolve()
-        .then(() => handle(req))
-        .then(
-          (reply) => send(res, reply),
-          (e: unknown) =>
-            send(res, { status: 500, body: { description: e instanceof Error ? e.message : String(e) } }),
-        );
-    },
+  const server = await startJsonServer(
+    { tls: options.tls, port: options.port, send: { contentType: 'application/json' } },
+    handle,
+    (e) => ({ status: 500, body: { description: e instanceof Error ? e.message : String(e) } }),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    state,
-    stop: () =>
-      new Promise((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return { url: server.url, state, stop: () => server.close() };
 }
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
-}
-
-function send(res: ServerResponse, reply: Reply): void {
-  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
-  res.writeHead(reply.status, { ...(body ? { 'Content-Type': 'application/json' } : {}), ...reply.headers });
-  res.end(body);
 }
 
 if (require.main === module) {
