@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { readBody, type Reply } from '../https-server';
 
 /** The wire details of Key Vault answers: error bodies, skip tokens, JSON in. */
-export type { Reply } from '../https-server';
+export type { Reply };
 
 const MAX_BODY = 1024 * 1024;
 
