@@ -14,6 +14,7 @@ import {
   updateInvitationSettings,
 } from './invitations/invitations';
 import { openApi } from './openapi';
+import { listAudit } from './ops/audit';
 import { health, healthDetails } from './ops/health';
 import { getOrderEvent, listOrderEvents, retryOrderEvent } from './orders/events';
 import { receiveOrderEvent } from './orders/webhook';
@@ -46,4 +47,5 @@ export const triggers: Trigger[] = [
   deliverOrderCallback,
   sweepOrders,
   openApi,
+  listAudit,
 ];

@@ -7,6 +7,19 @@ import { dateTime, nullable, nullableDateTime, object, ref, type JsonSchema } fr
 const problem = object({ field: { type: 'string' }, message: { type: 'string' } });
 
 export const schemas: Record<string, JsonSchema> = {
+  AuditEntry: object(
+    {
+      id: { type: 'string' },
+      scope: { type: 'string', description: 'The customer id, or _provider.' },
+      at: dateTime,
+      actor: { type: 'string', description: 'operator, orders:<eventId>, customer-admin:<upn>, …' },
+      action: { type: 'string', description: 'e.g. customer.created, invitation.sent, customer.consented' },
+      customerId: { type: 'string' },
+      target: { type: 'string' },
+      details: { type: 'object', additionalProperties: true },
+    },
+    ['id', 'scope', 'at', 'actor', 'action'],
+  ),
   Error: object({
     error: {
       type: 'object',

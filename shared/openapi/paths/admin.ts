@@ -173,4 +173,23 @@ export const adminPaths: Record<string, PathItem> = {
       },
     },
   },
+  '/api/audit': {
+    get: {
+      operationId: 'listAudit',
+      tags: ['Operations'],
+      summary:
+        'Who changed what, newest first: one customer, or provider-wide events when no customer is given.',
+      security: functionKey,
+      parameters: [
+        queryParam('customerId', 'Only this customer.', { type: 'string' }),
+        queryParam('limit', '1-1000, default 100.', { type: 'integer', minimum: 1, maximum: 1000 }),
+        queryParam('continuationToken', 'From the previous page.', { type: 'string' }),
+      ],
+      responses: {
+        '200': jsonResponse('A page of audit entries.', page('AuditEntry')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+      },
+    },
+  },
 };

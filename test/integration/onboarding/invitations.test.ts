@@ -167,6 +167,30 @@ describe('invitations', () => {
     expect((await api('POST', '/api/invitations/inv_doesnotexist00000/revoke')).status).toBe(404);
   });
 
+  it('writes who did what to the audit log, newest first', async () => {
+    const id = newId();
+    await api('POST', '/api/customers', { id, name: 'Litware', adminEmail: 'admin@litware.example' });
+    const first = await api('POST', `/api/customers/${id}/invitations`);
+    await api('POST', `/api/customers/${id}/invitations`);
+    const audit = await api('GET', `/api/audit?customerId=${id}`);
+    expect(audit.status).toBe(200);
+    const actions = audit.body.items.map((a: { action: string }) => a.action) as string[];
+    // Newest first; two entries written within one millisecond may come in either order.
+    expect(actions.at(-1)).toBe('customer.created');
+    expect([...actions].sort()).toEqual([
+      'customer.created',
+      'invitation.revoked',
+      'invitation.sent',
+      'invitation.sent',
+    ]);
+    expect(audit.body.items.every((a: { actor: string }) => a.actor === 'operator')).toBe(true);
+    expect(audit.body.items.find((a: { action: string }) => a.action === 'invitation.revoked').target).toBe(
+      first.body.id,
+    );
+    expect(JSON.stringify(audit.body)).not.toContain(first.body.url.split('/').pop());
+    expect((await api('GET', '/api/audit?customerId=bad%20id')).status).toBe(400);
+  });
+
   it('answers 404 for an unknown customer and sends nothing', async () => {
     const id = newId();
     expect((await api('POST', `/api/customers/${id}/invitations`)).status).toBe(404);
