@@ -50,10 +50,10 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
   const health = createHealthService({
     timeoutMs,
     probes: {
-      tables: async () => {
+      'storage.tables': async () => {
         await storage.tableService().listTables().byPage({ maxPageSize: 1 }).next();
       },
-      queues: async () => {
+      'storage.queues': async () => {
         await storage.queueService().getProperties();
       },
       keyVault: () => secrets.probe(),

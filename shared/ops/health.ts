@@ -3,7 +3,8 @@
  * time limit; the answer names the ones that are down. Errors are reduced to a short reason (no
  * bodies, no secrets).
  */
-export type ComponentName = 'tables' | 'queues' | 'keyVault' | 'email' | 'identity' | 'graph';
+/** Storage's two services are named as parts of storage, so an outage reads as "storage" at a glance. */
+export type ComponentName = 'storage.tables' | 'storage.queues' | 'keyVault' | 'email' | 'identity' | 'graph';
 
 export interface ComponentHealth {
   name: ComponentName;

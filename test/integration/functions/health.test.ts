@@ -46,8 +46,8 @@ describe('GET /api/health', () => {
       'graph',
       'identity',
       'keyVault',
-      'queues',
-      'tables',
+      'storage.queues',
+      'storage.tables',
     ]);
     for (const c of components) {
       expect(c.status).toBe('up');
@@ -71,6 +71,6 @@ describe('GET /api/health', () => {
     await stack.azurite.stop();
     const { status, body } = await get('/api/health');
     expect(status).toBe(503);
-    expect(body.down).toEqual(expect.arrayContaining(['tables', 'queues', 'email']));
+    expect(body.down).toEqual(expect.arrayContaining(['storage.tables', 'storage.queues', 'email']));
   });
 });
