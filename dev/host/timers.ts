@@ -77,8 +77,9 @@ export function startTimers(triggers: TimerTrigger[], log: Log, options: { enabl
     return run;
   };
 
-  const arm = (state: TimerState): void => {
-    const next = state.cron.nextRun(new Date());
+  /** Schedules the first occurrence strictly after `after`. */
+  const arm = (state: TimerState, after: Date = new Date()): void => {
+    const next = state.cron.nextRun(after);
     if (stopped || next === null) return;
     // setTimeout cannot wait longer than ~24.8 days; fire() re-arms when woken early.
     const delay = Math.min(Math.max(next.getTime() - Date.now(), 0), 2 ** 31 - 1);
@@ -87,8 +88,14 @@ export function startTimers(triggers: TimerTrigger[], log: Log, options: { enabl
 
   const fire = (state: TimerState, due: Date): void => {
     if (stopped) return;
-    arm(state);
-    if (Date.now() < due.getTime()) return;
+    // One reading of the clock decides both whether this occurrence is due and what comes next, so
+    // an occurrence can neither run twice nor be skipped when the clock passes it in between.
+    const now = Date.now();
+    if (now < due.getTime()) {
+      state.timeout = setTimeout(() => fire(state, due), due.getTime() - now);
+      return;
+    }
+    arm(state, new Date(now));
     if (state.busy > 0) {
       state.missed = true;
       hostLog(log, 'warning', `Timer '${state.trigger.name}' skipped: the previous run is still going`, {
@@ -97,12 +104,12 @@ export function startTimers(triggers: TimerTrigger[], log: Log, options: { enabl
       });
       return;
     }
-    const isPastDue = state.missed || Date.now() - due.getTime() > lateMs;
+    const isPastDue = state.missed || now - due.getTime() > lateMs;
     state.missed = false;
     enqueue(state, due, isPastDue).catch(() => undefined); // already logged; not retried
   };
 
-  if (options.enabled) states.forEach(arm);
+  if (options.enabled) states.forEach((state) => arm(state));
 
   return {
     has: (name) => states.has(name),
