@@ -5,7 +5,7 @@ import {
   authenticateStart,
   authenticateStylesheet,
 } from './authenticate/authenticate';
-import { createCustomer, getCustomer, listCustomers } from './customers/customers';
+import { createCustomer, getCustomer, listCustomers, updateCustomer } from './customers/customers';
 import {
   getInvitationSettings,
   listInvitations,
@@ -30,6 +30,7 @@ export const triggers: Trigger[] = [
   createCustomer,
   listCustomers,
   getCustomer,
+  updateCustomer,
   sendInvitation,
   listInvitations,
   revokeInvitation,

@@ -52,3 +52,16 @@ export const getCustomer = http({
     return json(200, viewCustomer(customer));
   }),
 });
+
+/** Corrects a customer's details; a new admin address takes effect with the next invitation. */
+export const updateCustomer = http({
+  name: 'updateCustomer',
+  route: 'api/customers/{id}',
+  methods: ['PATCH'],
+  authLevel: 'function',
+  handler: handled(async (request) => {
+    const { value } = await readJson(request, z.unknown());
+    const customer = await services().customers.update(request.params.id ?? '', value, operatorOf(request));
+    return json(200, viewCustomer(customer));
+  }),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { parseWith } from '../http/requests';
 import type { AuditLog } from '../storage/audit';
 import type { Customer, CustomerStatus } from './model';
@@ -148,6 +148,9 @@ export function createCustomerService(deps: {
       const changes = parseWith(customerChangesSchema, input, 'customer changes');
       const changed: Record<string, unknown> = {};
       const updated = await customers.mutate(CUSTOMER_PARTITION, key(id), (c) => {
+        // Cancelled is final: the record and its audit trail stay as they were.
+        if (c.status === 'cancelled')
+          throw new ConflictError(`Customer '${c.id}' is cancelled and cannot be changed.`);
         const next: Customer = { ...c };
         if (changes.name !== undefined && changes.name !== c.name) next.name = changed.name = changes.name;
         if (changes.adminEmail !== undefined && changes.adminEmail !== c.adminEmail)

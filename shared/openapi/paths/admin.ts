@@ -1,4 +1,4 @@
-import { newCustomerSchema } from '../../onboarding/customers';
+import { customerChangesSchema, newCustomerSchema } from '../../onboarding/customers';
 import { customerStatuses, invitationStatuses } from '../../onboarding/model';
 import {
   errorResponse,
@@ -66,6 +66,22 @@ export const adminPaths: Record<string, PathItem> = {
         '200': jsonResponse('The customer.', ref('Customer')),
         '401': errorResponse('Unauthorized'),
         '404': errorResponse('NotFound'),
+      },
+    },
+    patch: {
+      operationId: 'updateCustomer',
+      tags: ['Customers'],
+      summary: "Correct a customer's name, admin e-mail or tenant (a consented tenant cannot move).",
+      description: 'A new admin address is used by the next invitation; send one to reach the new admin.',
+      security: functionKey,
+      parameters: [customerId],
+      requestBody: jsonBody(fromZod(customerChangesSchema)),
+      responses: {
+        '200': jsonResponse('The customer now.', ref('Customer')),
+        '400': errorResponse('BadRequest'),
+        '401': errorResponse('Unauthorized'),
+        '404': errorResponse('NotFound'),
+        '409': errorResponse('Conflict'),
       },
     },
   },

@@ -101,6 +101,26 @@ describe('customers', () => {
     expect((await api('GET', `/api/customers/${id}`)).body.name).toBe('A');
   });
 
+  it('lets an operator correct details, field by field, and refuses bad ones', async () => {
+    const id = newId();
+    await api('POST', '/api/customers', { id, name: 'Proseware', adminEmail: 'old@proseware.example' });
+    const patched = await api('PATCH', `/api/customers/${id}`, {
+      adminEmail: 'New@Proseware.example',
+      tenantDomain: null,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ name: 'Proseware', adminEmail: 'new@proseware.example' });
+    const bad = await api('PATCH', `/api/customers/${id}`, { adminEmail: 'x#EXT#@y.example', name: '' });
+    expect(bad.status).toBe(400);
+    expect((await api('GET', `/api/customers/${id}`)).body.adminEmail).toBe('new@proseware.example');
+    expect((await api('PATCH', `/api/customers/${newId()}`, { name: 'x' })).status).toBe(404);
+    const audit = await api('GET', `/api/audit?customerId=${id}`);
+    expect(audit.body.items[0]).toMatchObject({
+      action: 'customer.updated',
+      details: { adminEmail: 'new@proseware.example' },
+    });
+  });
+
   it('needs a function key', async () => {
     expect((await fetch(`${host.url}/api/customers`)).status).toBe(401);
   });
