@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host } from '../../../dev/host';
 import { loadConfig } from '../../../shared/config';
 import { DependencyError } from '../../../shared/errors';
 import { createOrderCallbacks } from '../../../shared/orders/callbacks';
@@ -7,38 +6,33 @@ import { silentLog } from '../../../shared/orders/log';
 import { createOrderSweep } from '../../../shared/orders/sweep';
 import { verifySignature } from '../../../shared/orders/signature';
 import { createServices, type Services } from '../../../shared/services';
-import { startTestHost } from '../../helpers/host';
 import { waitFor } from '../../helpers/wait';
 import {
-  ordersSettings,
-  putSecrets,
-  startCallbackReceiver,
   unique,
   type CallbackReceiver,
   type OrdersTestSettings,
+  startOrdersWorld,
+  type OrdersWorld,
 } from './helpers';
 
 /** Status callbacks to the ordering system: signed, retried with back-off, given up on and recorded. */
 let t: OrdersTestSettings;
-let host: Host;
 let services: Services;
 let receiver: CallbackReceiver;
 
+let world: OrdersWorld;
+
 beforeAll(async () => {
-  receiver = await startCallbackReceiver(() => [t.secret]);
-  t = ordersSettings({
-    ORDERS_CALLBACK_URL: receiver.url,
-    ORDERS_RETRY_BASE_SECONDS: '1',
-    ORDERS_CALLBACK_MAX_ATTEMPTS: '3',
-  });
-  host = await startTestHost(t.settings);
-  services = createServices(loadConfig(t.settings));
-  await putSecrets(services, t);
+  world = await startOrdersWorld(
+    { ORDERS_RETRY_BASE_SECONDS: '1', ORDERS_CALLBACK_MAX_ATTEMPTS: '3' },
+    { callbacks: true },
+  );
+  ({ t, services } = world);
+  receiver = world.receiver!;
 });
 
 afterAll(async () => {
-  await host?.stop();
-  await receiver?.stop();
+  await world?.stop();
 });
 
 const callback = (id: string) => services.orders.callbacks.get(id);

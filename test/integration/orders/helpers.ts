@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { readOutbox } from '../../../dev/email/eml';
 import { ensureDevCertificates } from '../../../dev/tls/certs';
-import type { Services } from '../../../shared/services';
+import type { Host } from '../../../dev/host';
+import { loadConfig } from '../../../shared/config';
+import { createServices, type Services } from '../../../shared/services';
 import { signatureHeader, verifySignature } from '../../../shared/orders/signature';
+import { startTestHost } from '../../helpers/host';
 import { testSettings } from '../../helpers/stack';
 
 /**
@@ -142,5 +145,39 @@ export async function startCallbackReceiver(secrets: () => string[]): Promise<Ca
       failStatus = status;
     },
     stop: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** The app in the local host with this file's own webhook secrets in the vault, and the services to look at what it stored. */
+export interface OrdersWorld {
+  t: OrdersTestSettings;
+  host: Host;
+  services: Services;
+  /** Present when callbacks were asked for. */
+  receiver: CallbackReceiver | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startOrdersWorld(
+  overrides: Record<string, string> = {},
+  options: { callbacks?: boolean; previousSecret?: boolean } = {},
+): Promise<OrdersWorld> {
+  // The receiver checks signatures with the secret that is made once its address is known.
+  const accepted: string[] = [];
+  const receiver = options.callbacks ? await startCallbackReceiver(() => accepted) : undefined;
+  const t = ordersSettings({ ...(receiver ? { ORDERS_CALLBACK_URL: receiver.url } : {}), ...overrides });
+  accepted.push(t.secret);
+  const host = await startTestHost(t.settings);
+  const services = createServices(loadConfig(t.settings));
+  await putSecrets(services, t, options.previousSecret ?? true);
+  return {
+    t,
+    host,
+    services,
+    receiver,
+    stop: async () => {
+      await host.stop();
+      await receiver?.stop();
+    },
   };
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host } from '../../../dev/host';
 import { loadConfig } from '../../../shared/config';
 import { DependencyError } from '../../../shared/errors';
 import { createOrderIntake } from '../../../shared/orders/intake';
@@ -9,16 +8,15 @@ import { createOrdersService } from '../../../shared/orders/service';
 import { createOrderSweep } from '../../../shared/orders/sweep';
 import { createServices, type Services } from '../../../shared/services';
 import type { QueueSender } from '../../../shared/storage/queue-sender';
-import { startTestHost } from '../../helpers/host';
 import { waitFor } from '../../helpers/wait';
 import {
   customerCreated,
-  ordersSettings,
   outboxFor,
-  putSecrets,
   sign,
   unique,
   type OrdersTestSettings,
+  startOrdersWorld,
+  type OrdersWorld,
 } from './helpers';
 
 /**
@@ -27,18 +25,20 @@ import {
  * app (the local host's queue worker, the sweep) has to finish the job exactly once.
  */
 let t: OrdersTestSettings;
-let host: Host;
 let services: Services;
 
+let world: OrdersWorld;
+
 beforeAll(async () => {
-  t = ordersSettings({ ORDERS_RETRY_BASE_SECONDS: '1', ORDERS_LEASE_SECONDS: '10' });
-  host = await startTestHost(t.settings);
-  services = createServices(loadConfig(t.settings));
-  await putSecrets(services, t, false);
+  world = await startOrdersWorld(
+    { ORDERS_RETRY_BASE_SECONDS: '1', ORDERS_LEASE_SECONDS: '10' },
+    { previousSecret: false },
+  );
+  ({ t, services } = world);
 });
 
 afterAll(async () => {
-  await host?.stop();
+  await world?.stop();
 });
 
 const inMinutes = (n: number) => () => new Date(Date.now() + n * 60_000);

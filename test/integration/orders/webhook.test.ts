@@ -1,21 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../../dev/host';
-import { loadConfig } from '../../../shared/config';
 import { bodyOf, partitionOf } from '../../../shared/orders/repositories';
-import { createServices, type Services } from '../../../shared/services';
-import { startTestHost, TEST_FUNCTION_KEY } from '../../helpers/host';
+import type { Services } from '../../../shared/services';
+import { TEST_FUNCTION_KEY } from '../../helpers/host';
 import { waitFor } from '../../helpers/wait';
 import {
   customerCreated,
-  ordersSettings,
   outboxFor,
   post,
-  putSecrets,
   sign,
-  startCallbackReceiver,
   unique,
   type CallbackReceiver,
   type OrdersTestSettings,
+  startOrdersWorld,
+  type OrdersWorld,
 } from './helpers';
 
 /**
@@ -27,17 +25,16 @@ let host: Host;
 let services: Services;
 let receiver: CallbackReceiver;
 
+let world: OrdersWorld;
+
 beforeAll(async () => {
-  receiver = await startCallbackReceiver(() => [t.secret]);
-  t = ordersSettings({ ORDERS_CALLBACK_URL: receiver.url, ORDERS_RETRY_BASE_SECONDS: '1' });
-  host = await startTestHost(t.settings);
-  services = createServices(loadConfig(t.settings));
-  await putSecrets(services, t);
+  world = await startOrdersWorld({ ORDERS_RETRY_BASE_SECONDS: '1' }, { callbacks: true });
+  ({ t, host, services } = world);
+  receiver = world.receiver!;
 });
 
 afterAll(async () => {
-  await host?.stop();
-  await receiver?.stop();
+  await world?.stop();
 });
 
 const send = (event: unknown, secrets = [t.secret]) => {
