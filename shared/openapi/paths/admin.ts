@@ -9,6 +9,7 @@ import {
   pathParam,
   queryParam,
   ref,
+  type Operation,
   type PathItem,
 } from '../schema';
 
@@ -17,6 +18,20 @@ const page = (item: string) => ({
   type: 'object',
   required: ['items', 'continuationToken'],
   properties: { items: { type: 'array', items: ref(item) }, continuationToken: { type: ['string', 'null'] } },
+});
+
+const changeSettings = (operationId: string, summary: string): Operation => ({
+  operationId,
+  tags: ['Invitations'],
+  summary,
+  security: functionKey,
+  requestBody: jsonBody({ ...ref('InvitationSettings'), required: [] }),
+  responses: {
+    '200': jsonResponse('The settings now.', ref('InvitationSettings')),
+    '400': errorResponse('BadRequest'),
+    '401': errorResponse('Unauthorized'),
+    '409': errorResponse('Conflict'),
+  },
 });
 
 /** The operators' API (function key). */
@@ -162,32 +177,11 @@ export const adminPaths: Record<string, PathItem> = {
         '401': errorResponse('Unauthorized'),
       },
     },
-    put: {
-      operationId: 'updateInvitationSettings',
-      tags: ['Invitations'],
-      summary: 'Change the given fields; a template naming an unknown placeholder is refused.',
-      security: functionKey,
-      requestBody: jsonBody({ ...ref('InvitationSettings'), required: [] }),
-      responses: {
-        '200': jsonResponse('The settings now.', ref('InvitationSettings')),
-        '400': errorResponse('BadRequest'),
-        '401': errorResponse('Unauthorized'),
-        '409': errorResponse('Conflict'),
-      },
-    },
-    patch: {
-      operationId: 'patchInvitationSettings',
-      tags: ['Invitations'],
-      summary: 'Same as PUT: only the given fields change.',
-      security: functionKey,
-      requestBody: jsonBody({ ...ref('InvitationSettings'), required: [] }),
-      responses: {
-        '200': jsonResponse('The settings now.', ref('InvitationSettings')),
-        '400': errorResponse('BadRequest'),
-        '401': errorResponse('Unauthorized'),
-        '409': errorResponse('Conflict'),
-      },
-    },
+    put: changeSettings(
+      'updateInvitationSettings',
+      'Change the given fields; a template naming an unknown placeholder is refused.',
+    ),
+    patch: changeSettings('patchInvitationSettings', 'Same as PUT: only the given fields change.'),
   },
   '/api/audit': {
     get: {
