@@ -37,6 +37,11 @@ export interface LocalStackOptions {
   /** The app's public address (its OAuth redirect URI is registered with the simulated Microsoft). */
   publicBaseUrl?: string;
   quiet?: boolean;
+  /**
+   * A PEM certificate (or public key) registered on the simulated app registration as a credential, as
+   * uploading it under "Certificates & secrets" would: client assertions signed with its key are accepted.
+   */
+  appCertificatePem?: string;
 }
 
 export interface LocalStack {
@@ -92,10 +97,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tls: { certFile: certs.certFile, keyFile: certs.keyFile },
     });
     stops.push(() => azurite.stop());
+    const seed = createDefaultSeed([`${publicBaseUrl}/authenticate/OAuth2Callback`]);
+    if (options.appCertificatePem && seed.apps[0]) {
+      seed.apps[0].certificates = [...(seed.apps[0].certificates ?? []), options.appCertificatePem];
+    }
     const m365 = await startM365Simulator({
       port: port('m365'),
       tls,
-      seed: createDefaultSeed([`${publicBaseUrl}/authenticate/OAuth2Callback`]),
+      seed,
       identityHeader,
       allowLoopbackRedirects: true,
       ...(dataFile('m365.json') ? { dataFile: dataFile('m365.json') } : {}),

@@ -4,7 +4,7 @@ import { triggers } from '../../../functions';
 import { startHost, type Host, type HostJson, type LogLine } from '../../../dev/host';
 import { driveSignIn, type DriveSignInOptions } from '../../../dev/m365/driver';
 import { freePort } from '../../../dev/ports';
-import { startLocalStack, type LocalStack } from '../../../dev/stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { createServices, type Services } from '../../../shared/services';
 import { withQueuePrefix } from '../../../shared/triggers';
@@ -36,12 +36,14 @@ const hostJson = JSON.parse(
 export async function startWorld(
   overrides: Record<string, string> = {},
   options: { protocol?: 'https' | 'http' } = {},
+  /** More for the stack, e.g. a certificate registered on the app (`appCertificatePem`). */
+  stackOptions: Pick<LocalStackOptions, 'appCertificatePem'> = {},
 ): Promise<World> {
   const port = await freePort();
   // Plain http is what `npm start` serves (http://localhost is a secure context to browsers).
   const protocol = options.protocol ?? 'https';
   const base = `${protocol}://localhost:${port}`;
-  const stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl: base });
+  const stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl: base, ...stackOptions });
   const settings: Record<string, string> = {
     ...stack.settings,
     STORAGE_NAME_PREFIX: uniquePrefix(),
