@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import { aad, type AadError } from './aad-errors';
 import { aliases, type Exchange, type SimContext } from './context';
@@ -61,8 +61,9 @@ async function verifyAssertion(
   tenantSegment: string,
 ): Promise<AadError | undefined> {
   let claims: Record<string, unknown>;
+  let header: Record<string, unknown>;
   try {
-    decodeProtectedHeader(assertion);
+    header = decodeProtectedHeader(assertion) as Record<string, unknown>;
     claims = decodeJwt(assertion) as Record<string, unknown>;
   } catch {
     return aad.assertionMalformed();
@@ -95,11 +96,12 @@ async function verifyAssertion(
     return undefined;
   }
 
-  // A certificate credential: iss and sub are the client id, aud the token endpoint.
+  // A certificate credential: iss and sub are the client id, aud the token endpoint. The header names
+  // the certificate by thumbprint (x5t#S256, or the older SHA-1 x5t); an unknown one is refused.
   let verified = false;
-  for (const pem of app.certificates ?? []) {
+  for (const key of registeredKeys(app, header)) {
     try {
-      await compactVerify(assertion, createPublicKey(pem), { algorithms: ['RS256', 'PS256'] });
+      await compactVerify(assertion, key, { algorithms: ['RS256', 'PS256'] });
       verified = true;
       break;
     } catch {
@@ -122,4 +124,20 @@ function issuersOf(ctx: SimContext, app: SeedApp, fc: { issuer?: string; tenantI
   if (fc.issuer) return [fc.issuer];
   const tenantId = fc.tenantId ?? app.homeTenantId;
   return aliases(ctx.port).map((host) => `https://${host}/${tenantId}/v2.0`);
+}
+
+/**
+ * The registered keys an assertion may be checked against: certificates whose thumbprint the header
+ * names, and bare public keys (registered without a certificate, so they have no thumbprint).
+ */
+function registeredKeys(app: SeedApp, header: Record<string, unknown>): KeyObject[] {
+  const thumbprint = (algorithm: 'sha256' | 'sha1', der: Buffer) =>
+    createHash(algorithm).update(der).digest('base64url');
+  return (app.certificates ?? []).flatMap((pem) => {
+    if (!pem.includes('BEGIN CERTIFICATE')) return [createPublicKey(pem)];
+    const cert = new X509Certificate(pem);
+    const named =
+      header['x5t#S256'] === thumbprint('sha256', cert.raw) || header.x5t === thumbprint('sha1', cert.raw);
+    return named ? [cert.publicKey] : [];
+  });
 }

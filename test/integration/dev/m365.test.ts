@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importPKCS8, jwtVerify, SignJWT } from 'jose';
+import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveSignIn } from '../../../dev/m365/driver';
 import { startM365Simulator, type M365Simulator, type M365SimulatorOptions } from '../../../dev/m365/server';
@@ -769,6 +770,54 @@ describe('client credentials', () => {
       audience: 'api://AzureADTokenExchange',
     });
     expectAadError(await withAssertion(other), 401, 'invalid_client', 700213);
+  });
+});
+
+describe('certificate credentials', () => {
+  it('accepts an assertion signed with a registered certificate it names by thumbprint, and no other', async () => {
+    const cert = await selfsigned.generate([{ name: 'commonName', value: 'Switchboard app' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
+    const seed = createDefaultSeed([REDIRECT]);
+    seed.apps[0]!.certificates = [cert.cert];
+    const sim = await start({ seed });
+    const der = new X509Certificate(cert.cert).raw;
+    const key = await importPKCS8(cert.private, 'PS256');
+    const endpoint = `${sim.url}/${seedIds.provider}/oauth2/v2.0/token`;
+    const assertion = (header: Record<string, string>) =>
+      new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'PS256', typ: 'JWT', ...header })
+        .setIssuer(sim.app.clientId)
+        .setSubject(sim.app.clientId)
+        .setAudience(endpoint)
+        .setNotBefore('0s')
+        .setExpirationTime('5m')
+        .sign(key);
+    const withAssertion = async (a: string) =>
+      token(
+        sim,
+        {
+          client_id: sim.app.clientId,
+          grant_type: 'client_credentials',
+          scope: 'https://graph.microsoft.com/.default',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: a,
+        },
+        seedIds.provider,
+      );
+    const s256 = createHash('sha256').update(der).digest('base64url');
+    const sha1 = createHash('sha1').update(der).digest('base64url');
+    expect((await withAssertion(await assertion({ 'x5t#S256': s256 }))).status).toBe(200);
+    expect((await withAssertion(await assertion({ x5t: sha1 }))).status).toBe(200);
+    const unknown = createHash('sha256').update('another certificate').digest('base64url');
+    expectAadError(
+      await withAssertion(await assertion({ 'x5t#S256': unknown })),
+      401,
+      'invalid_client',
+      700027,
+    );
+    expectAadError(await withAssertion(await assertion({})), 401, 'invalid_client', 700027);
   });
 });
 
