@@ -1,20 +1,10 @@
-import type { HttpRequest } from '@azure/functions';
-import { PayloadTooLargeError } from '../../shared/errors';
+import { readBytes } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
 import { MAX_BODY_BYTES } from '../../shared/orders/intake';
 import { ordersLog } from '../../shared/orders/log';
 import { SIGNATURE_HEADER } from '../../shared/orders/signature';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
-
-/** The raw bytes: the signature is over them exactly, so nothing may decode or re-encode them first. */
-async function rawBody(request: HttpRequest): Promise<Buffer> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-  const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-  return bytes;
-}
 
 /**
  * The ordering system's webhook. Anonymous at the platform: the HMAC signature is the
@@ -26,7 +16,8 @@ export const receiveOrderEvent = http({
   methods: ['POST'],
   authLevel: 'anonymous',
   handler: handled(async (request, context) => {
-    const body = await rawBody(request);
+    // The raw bytes: the signature is over them exactly, so nothing may decode or re-encode them first.
+    const body = await readBytes(request, MAX_BODY_BYTES);
     const answer = await services().orders.intake.receive(
       { signature: request.headers.get(SIGNATURE_HEADER), body },
       ordersLog(context),

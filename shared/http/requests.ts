@@ -24,12 +24,17 @@ export async function readJson<S extends z.ZodType>(
   return { value: parseWith(schema, parsed), raw };
 }
 
-export async function readText(request: HttpRequest, limitBytes: number): Promise<string> {
+/** The body's exact bytes (signatures are computed over them), refused with 413 past the limit. */
+export async function readBytes(request: HttpRequest, limitBytes: number): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
   const bytes = Buffer.from(await request.arrayBuffer());
   if (bytes.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
-  return bytes.toString('utf8');
+  return bytes;
+}
+
+export async function readText(request: HttpRequest, limitBytes: number): Promise<string> {
+  return (await readBytes(request, limitBytes)).toString('utf8');
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what = 'request'): z.infer<S> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../errors';
 import { parseWith } from '../http/requests';
 import type { AuditLog } from '../storage/audit';
+import { detailsChangeRefusal } from './lifecycle';
 import type { Customer, CustomerStatus } from './model';
 import { CUSTOMER_PARTITION, type OnboardingRepositories } from './repositories';
 import {
@@ -148,9 +149,8 @@ export function createCustomerService(deps: {
       const changes = parseWith(customerChangesSchema, input, 'customer changes');
       const changed: Record<string, unknown> = {};
       const updated = await customers.mutate(CUSTOMER_PARTITION, key(id), (c) => {
-        // Cancelled is final: the record and its audit trail stay as they were.
-        if (c.status === 'cancelled')
-          throw new ConflictError(`Customer '${c.id}' is cancelled and cannot be changed.`);
+        const refusal = detailsChangeRefusal(c.status);
+        if (refusal) throw new ConflictError(refusal.message, { reason: refusal.code });
         const next: Customer = { ...c };
         if (changes.name !== undefined && changes.name !== c.name) next.name = changed.name = changes.name;
         if (changes.adminEmail !== undefined && changes.adminEmail !== c.adminEmail)

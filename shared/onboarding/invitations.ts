@@ -4,6 +4,7 @@ import type { AuditLog } from '../storage/audit';
 import { escapeOData } from '../storage/table-repository';
 import type { CustomerService } from './customers';
 import type { InvitationSettingsService } from './invitation-settings';
+import { invitationRefusal } from './lifecycle';
 import { renderInvitation } from './invitation-template';
 import type { Customer, Invitation, InvitationStatus } from './model';
 import { CUSTOMER_PARTITION, INVITATION_PARTITION, type OnboardingRepositories } from './repositories';
@@ -156,11 +157,8 @@ export function createInvitationService(deps: {
   return {
     async send(customerId, actor) {
       const customer = await deps.customers.get(customerId);
-      if (customer.status !== 'active') {
-        throw new ConflictError(
-          `Customer '${customer.id}' is ${customer.status}; no invitation can be sent.`,
-        );
-      }
+      const refusal = invitationRefusal(customer.status);
+      if (refusal) throw new ConflictError(refusal.message, { reason: refusal.code });
       const settings = await deps.settings.get();
       const token = newToken();
       const createdAt = now();
@@ -278,15 +276,10 @@ export function createInvitationService(deps: {
         { ...row.value, status: 'completed', completedAt: now().toISOString(), completedBy },
         row.etag,
       );
-      await deps.customers
-        .find(row.value.customerId)
-        .then((c) =>
-          c?.openInvitationId === row.value.id
-            ? customerRows.mutate(CUSTOMER_PARTITION, c.id.toLowerCase(), (cur) =>
-                cur.openInvitationId === row.value.id ? { ...cur, openInvitationId: undefined } : undefined,
-              )
-            : undefined,
-        );
+      // The customer no longer has an open invitation (unless a newer one was sent meanwhile).
+      await customerRows.mutate(CUSTOMER_PARTITION, row.value.customerId.toLowerCase(), (c) =>
+        c.openInvitationId === row.value.id ? { ...c, openInvitationId: undefined } : undefined,
+      );
       return done.value;
     },
 

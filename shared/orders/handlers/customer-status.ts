@@ -1,7 +1,7 @@
 import { NotFoundError } from '../../errors';
 import { CUSTOMER_PARTITION } from '../../onboarding/repositories';
 import { OrderRefusedError } from '../errors';
-import { statusTransition, type StatusAction } from '../lifecycle';
+import { statusTransition, type StatusAction } from '../../onboarding/lifecycle';
 import type { OrderContext, OrderHandler, OrderHandlerDeps } from './context';
 
 type StatusEvent = 'customer.suspended' | 'customer.resumed' | 'customer.cancelled';

@@ -1,5 +1,5 @@
 import { OrderRefusedError } from '../errors';
-import { detailsChangeRefusal } from '../lifecycle';
+import { detailsChangeRefusal } from '../../onboarding/lifecycle';
 import type { OrderHandler } from './context';
 import { inviteStep } from './invite';
 

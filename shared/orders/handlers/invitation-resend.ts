@@ -1,5 +1,5 @@
 import { OrderRefusedError } from '../errors';
-import { invitationRefusal } from '../lifecycle';
+import { invitationRefusal } from '../../onboarding/lifecycle';
 import type { OrderHandler } from './context';
 import { inviteStep } from './invite';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../shared/config';
-import { DependencyError, GoneError } from '../../../../shared/errors';
+import { ConflictError, DependencyError, GoneError } from '../../../../shared/errors';
 import { createInvitationService } from '../../../../shared/onboarding/invitations';
 import { createServices, type Services } from '../../../../shared/services';
 import { testSettings } from '../../../helpers/stack';
@@ -62,5 +62,19 @@ describe('invitations', () => {
       GoneError,
     );
     await expect(services.invitations.open('x'.repeat(43))).rejects.toThrow(/not found/);
+  });
+
+  it('sends nothing to a suspended or cancelled customer, and a cancelled one cannot be changed', async () => {
+    const id = await newCustomer();
+    await services.customers.setStatus(id, 'suspended', 'test');
+    const suspended = await services.invitations.send(id, 'test').catch((e: unknown) => e);
+    expect(suspended).toBeInstanceOf(ConflictError);
+    expect((suspended as ConflictError).details).toMatchObject({ reason: 'customer_suspended' });
+    await services.customers.setStatus(id, 'cancelled', 'test');
+    await expect(services.customers.update(id, { name: 'Renamed' }, 'test')).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect((await services.customers.get(id)).name).toBe('Adatum');
+    expect(await services.invitations.list({ customerId: id })).toEqual([]);
   });
 });

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../../../shared/orders/backoff';
 import { canonicalJson, contentHash } from '../../../../shared/orders/canonical-json';
 import { isSuperseded } from '../../../../shared/orders/customer-lease';
-import { invitationRefusal, statusTransition } from '../../../../shared/orders/lifecycle';
 import { BODY_CHUNK_CHARS, type OrderEvent } from '../../../../shared/orders/model';
 import { bodyChunks, bodyOf } from '../../../../shared/orders/repositories';
 
@@ -23,25 +22,6 @@ describe('canonical JSON', () => {
         expect(JSON.parse(canonicalJson(normal))).toEqual(normal);
       }),
     );
-  });
-});
-
-describe('customer lifecycle', () => {
-  it('follows the rules', () => {
-    expect(statusTransition('suspend', 'active')).toEqual({ kind: 'change', to: 'suspended' });
-    expect(statusTransition('suspend', 'suspended').kind).toBe('unchanged');
-    expect(statusTransition('suspend', 'cancelled').kind).toBe('unchanged');
-    expect(statusTransition('resume', 'suspended')).toEqual({ kind: 'change', to: 'active' });
-    expect(statusTransition('resume', 'active').kind).toBe('unchanged');
-    expect(statusTransition('resume', 'cancelled')).toMatchObject({
-      kind: 'refused',
-      code: 'customer_cancelled',
-    });
-    expect(statusTransition('cancel', 'active')).toEqual({ kind: 'change', to: 'cancelled' });
-    expect(statusTransition('cancel', 'suspended')).toEqual({ kind: 'change', to: 'cancelled' });
-    expect(statusTransition('cancel', 'cancelled').kind).toBe('unchanged');
-    expect(invitationRefusal('active')).toBeUndefined();
-    expect(invitationRefusal('suspended')?.code).toBe('customer_suspended');
   });
 });
 

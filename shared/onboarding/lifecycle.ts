@@ -1,7 +1,7 @@
-import type { CustomerStatus } from '../onboarding/model';
+import type { CustomerStatus } from './model';
 
 /**
- * What an order may do to a customer in each state. Repeating a state is a no-op (an ordering system
+ * What may be done to a customer in each state, whoever asks (an order, an operator). Repeating a state is a no-op (an ordering system
  * that retries is not an error); cancelled is final: its data and audit trail stay, but it cannot be
  * resumed, changed or invited again.
  */
