@@ -1,4 +1,5 @@
 import type { QueueSender } from '../storage/queue-sender';
+import type { TableRepository } from '../storage/table-repository';
 import { addSeconds } from './backoff';
 import { CALLBACK_QUEUE } from './callbacks';
 import { ORDERS_QUEUE, QUEUED_GRACE_SECONDS } from './intake';
@@ -21,52 +22,59 @@ const MAX_PER_RUN = 500;
 
 export function createOrderSweep(deps: { repos: OrderRepositories; queues: QueueSender; now: () => Date }) {
   const { events, callbacks } = deps.repos;
+
+  /**
+   * Queues again each row past its `dueAt`. The row's `dueAt` is pushed forward first, with its ETag,
+   * so of two sweeps that find the same row only one queues it.
+   */
+  async function requeue<T extends { id: string; dueAt?: string | undefined }>(
+    repo: TableRepository<T>,
+    filter: string,
+    bump: (row: T) => T,
+    send: (id: string) => Promise<void>,
+    log: OrdersLog,
+    what: 'event' | 'callback',
+  ): Promise<number> {
+    let count = 0;
+    for await (const row of repo.listAll({ filter })) {
+      if (count >= MAX_PER_RUN) break;
+      const { id, dueAt } = row.value;
+      try {
+        const bumped = await repo.mutate(partitionOf(id), id, (r) =>
+          r.dueAt === dueAt ? bump(r) : undefined,
+        );
+        if (!bumped || bumped.value.dueAt === dueAt) continue;
+        await send(id);
+        count++;
+        log.warn(`order_${what}_requeued`, { [`${what}Id`]: id, dueAt });
+      } catch (e) {
+        log.error('order_sweep_failed', { [`${what}Id`]: id, error: errorText(e) });
+      }
+    }
+    return count;
+  }
+
   return {
     async run(log: OrdersLog): Promise<SweepResult> {
-      const now = deps.now();
-      const due = `dueAt lt '${now.toISOString()}'`;
-      const result: SweepResult = { events: 0, callbacks: 0 };
-      for await (const row of events.listAll({ filter: due })) {
-        if (result.events >= MAX_PER_RUN) break;
-        try {
-          const bumped = await events.mutate(partitionOf(row.value.id), row.value.id, (e) =>
-            e.dueAt === row.value.dueAt
-              ? {
-                  ...e,
-                  status: e.status === 'received' ? 'queued' : e.status,
-                  dueAt: addSeconds(deps.now(), QUEUED_GRACE_SECONDS),
-                }
-              : undefined,
-          );
-          if (!bumped || bumped.value.dueAt === row.value.dueAt) continue;
-          await deps.queues.send(ORDERS_QUEUE, { eventId: row.value.id });
-          result.events++;
-          log.warn('order_event_requeued', {
-            eventId: row.value.id,
-            status: row.value.status,
-            dueAt: row.value.dueAt,
-          });
-        } catch (e) {
-          log.error('order_sweep_failed', { eventId: row.value.id, error: errorText(e) });
-        }
-      }
-      for await (const row of callbacks.listAll({ filter: `${due} and status eq 'pending'` })) {
-        if (result.callbacks >= MAX_PER_RUN) break;
-        try {
-          const bumped = await callbacks.mutate(partitionOf(row.value.id), row.value.id, (c) =>
-            c.dueAt === row.value.dueAt
-              ? { ...c, dueAt: addSeconds(deps.now(), QUEUED_GRACE_SECONDS) }
-              : undefined,
-          );
-          if (!bumped || bumped.value.dueAt === row.value.dueAt) continue;
-          await deps.queues.send(CALLBACK_QUEUE, { callbackId: row.value.id });
-          result.callbacks++;
-          log.warn('order_callback_requeued', { callbackId: row.value.id, dueAt: row.value.dueAt });
-        } catch (e) {
-          log.error('order_sweep_failed', { callbackId: row.value.id, error: errorText(e) });
-        }
-      }
-      return result;
+      const due = `dueAt lt '${deps.now().toISOString()}'`;
+      const later = () => addSeconds(deps.now(), QUEUED_GRACE_SECONDS);
+      const eventCount = await requeue(
+        events,
+        due,
+        (e) => ({ ...e, status: e.status === 'received' ? 'queued' : e.status, dueAt: later() }),
+        (eventId) => deps.queues.send(ORDERS_QUEUE, { eventId }),
+        log,
+        'event',
+      );
+      const callbackCount = await requeue(
+        callbacks,
+        `${due} and status eq 'pending'`,
+        (c) => ({ ...c, dueAt: later() }),
+        (callbackId) => deps.queues.send(CALLBACK_QUEUE, { callbackId }),
+        log,
+        'callback',
+      );
+      return { events: eventCount, callbacks: callbackCount };
     },
   };
 }
