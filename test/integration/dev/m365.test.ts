@@ -114,6 +114,21 @@ async function token(
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
+/** A client-credentials request in the provider tenant, the client proven by a JWT assertion. */
+function clientCredentialsWithAssertion(sim: M365Simulator, assertion: string) {
+  return token(
+    sim,
+    {
+      client_id: sim.app.clientId,
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    },
+    seedIds.provider,
+  );
+}
+
 function redeem(
   sim: M365Simulator,
   code: string,
@@ -750,18 +765,7 @@ describe('client credentials', () => {
       },
     );
     const assertion = String(((await mi.json()) as Record<string, unknown>).access_token);
-    const withAssertion = (a: string) =>
-      token(
-        sim,
-        {
-          client_id: sim.app.clientId,
-          grant_type: 'client_credentials',
-          scope: 'https://graph.microsoft.com/.default',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: a,
-        },
-        seedIds.provider,
-      );
+    const withAssertion = (a: string) => clientCredentialsWithAssertion(sim, a);
     const ok = await withAssertion(assertion);
     expect(ok.status).toBe(200);
     expect(decodeJwt(String(ok.body.access_token)).appidacr).toBe('2');
@@ -794,18 +798,7 @@ describe('certificate credentials', () => {
         .setNotBefore('0s')
         .setExpirationTime('5m')
         .sign(key);
-    const withAssertion = async (a: string) =>
-      token(
-        sim,
-        {
-          client_id: sim.app.clientId,
-          grant_type: 'client_credentials',
-          scope: 'https://graph.microsoft.com/.default',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: a,
-        },
-        seedIds.provider,
-      );
+    const withAssertion = (a: string) => clientCredentialsWithAssertion(sim, a);
     const s256 = createHash('sha256').update(der).digest('base64url');
     const sha1 = createHash('sha1').update(der).digest('base64url');
     expect((await withAssertion(await assertion({ 'x5t#S256': s256 }))).status).toBe(200);
