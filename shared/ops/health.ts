@@ -22,19 +22,35 @@ export interface HealthReport {
 export type HealthProbes = Record<ComponentName, () => Promise<void>>;
 
 export interface HealthService {
-  check(): Promise<HealthReport>;
+  /**
+   * Probes every component. With `maxAgeMs`, a report that recent (or one being made) is reused:
+   * the anonymous endpoint must not let anyone drive load onto the vault and the directory.
+   */
+  check(options?: { maxAgeMs?: number }): Promise<HealthReport>;
 }
 
-export function createHealthService(deps: { probes: HealthProbes; timeoutMs: number }): HealthService {
+export function createHealthService(deps: {
+  probes: HealthProbes;
+  timeoutMs: number;
+  now?: () => number;
+}): HealthService {
+  const now = deps.now ?? Date.now;
+  let latest: { at: number; report: Promise<HealthReport> } | undefined;
+  const probeAll = async (): Promise<HealthReport> => {
+    const entries = Object.entries(deps.probes) as [ComponentName, () => Promise<void>][];
+    const components = await Promise.all(entries.map(([name, probe]) => run(name, probe, deps.timeoutMs)));
+    return {
+      status: components.every((c) => c.status === 'up') ? 'healthy' : 'unhealthy',
+      checkedAt: new Date(now()).toISOString(),
+      components,
+    };
+  };
   return {
-    async check() {
-      const entries = Object.entries(deps.probes) as [ComponentName, () => Promise<void>][];
-      const components = await Promise.all(entries.map(([name, probe]) => run(name, probe, deps.timeoutMs)));
-      return {
-        status: components.every((c) => c.status === 'up') ? 'healthy' : 'unhealthy',
-        checkedAt: new Date().toISOString(),
-        components,
-      };
+    check(options = {}) {
+      if (latest && options.maxAgeMs !== undefined && now() - latest.at <= options.maxAgeMs)
+        return latest.report;
+      latest = { at: now(), report: probeAll() };
+      return latest.report;
     },
   };
 }
