@@ -11,20 +11,33 @@ export interface ErrorBody {
   error: { code: string; message: string; errorId?: string; [key: string]: unknown };
 }
 
-export function errorResponse(e: unknown, context: InvocationContext): HttpResponseInit {
-  if (e instanceof DomainError) {
-    if (e instanceof DependencyError) {
-      context.warn(
-        JSON.stringify({ event: 'dependency_unavailable', dependency: e.dependency, message: e.message }),
-      );
-    }
-    return {
-      status: e.status,
-      headers: { 'cache-control': 'no-store' },
-      jsonBody: { error: { code: e.code, message: e.message, ...(e.details ?? {}) } } satisfies ErrorBody,
-    };
+/**
+ * How a failure is answered, and its log line: a domain error keeps its status and words; a
+ * dependency that is down (503) and anything unexpected (500) get an error id, logged with the
+ * details the caller never sees. JSON answers and the customer pages both start here.
+ */
+export interface Failure {
+  status: number;
+  errorId: string | undefined;
+  error: DomainError | undefined;
+}
+
+export function recordFailure(e: unknown, context: InvocationContext): Failure {
+  if (e instanceof DomainError && !(e instanceof DependencyError)) {
+    return { status: e.status, errorId: undefined, error: e };
   }
   const errorId = randomUUID();
+  if (e instanceof DependencyError) {
+    context.warn(
+      JSON.stringify({
+        event: 'dependency_unavailable',
+        errorId,
+        dependency: e.dependency,
+        message: e.message,
+      }),
+    );
+    return { status: e.status, errorId, error: e };
+  }
   context.error(
     JSON.stringify({
       event: 'unhandled_error',
@@ -34,13 +47,22 @@ export function errorResponse(e: unknown, context: InvocationContext): HttpRespo
       stack: e instanceof Error ? e.stack : undefined,
     }),
   );
-  return {
-    status: 500,
-    headers: { 'cache-control': 'no-store' },
-    jsonBody: {
-      error: { code: 'internal_error', message: 'Something went wrong on our side.', errorId },
-    } satisfies ErrorBody,
-  };
+  return { status: 500, errorId, error: undefined };
+}
+
+export function errorResponse(e: unknown, context: InvocationContext): HttpResponseInit {
+  const { status, errorId, error } = recordFailure(e, context);
+  const body: ErrorBody = error
+    ? {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details ?? {}),
+          ...(errorId ? { errorId } : {}),
+        },
+      }
+    : { error: { code: 'internal_error', message: 'Something went wrong on our side.', errorId } };
+  return { status, headers: { 'cache-control': 'no-store' }, jsonBody: body };
 }
 
 /** Wraps a handler so every thrown error goes through `errorResponse`. */

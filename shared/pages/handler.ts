@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { DependencyError } from '../errors';
+import { recordFailure } from '../http/responses';
 import type { ConsentLog } from '../onboarding/consent-outcomes';
 import type { Services } from '../services';
 import { errorPage, type ConsentPageFrame } from './consent-pages';
@@ -33,17 +32,7 @@ export function pageHandler(
       page = await pageContext(services());
       return await fn(request, context, page);
     } catch (e) {
-      const errorId = randomUUID();
-      const unavailable = e instanceof DependencyError;
-      context.error(
-        JSON.stringify({
-          event: unavailable ? 'dependency_unavailable' : 'unhandled_error',
-          errorId,
-          name: e instanceof Error ? e.name : typeof e,
-          message: e instanceof Error ? e.message : String(e),
-          stack: unavailable || !(e instanceof Error) ? undefined : e.stack,
-        }),
-      );
+      const { status, errorId } = recordFailure(e, context);
       const fallback = page ?? {
         providerName: 'Our service',
         basePath: '',
@@ -51,8 +40,8 @@ export function pageHandler(
         signInOrigin: '',
       };
       return htmlResponse(
-        unavailable ? 503 : 500,
-        errorPage(fallback, errorId, unavailable),
+        status,
+        errorPage(fallback, errorId ?? 'none', status === 503),
         fallback.signInOrigin,
       );
     }
