@@ -27,7 +27,7 @@ export const schemas: Record<string, JsonSchema> = {
       properties: {
         code: { type: 'string', description: 'Stable, machine-readable.' },
         message: { type: 'string', description: 'For people; never carries a secret.' },
-        errorId: { type: 'string', description: 'Only on 500: quote it to the provider.' },
+        errorId: { type: 'string', description: 'On 500 and 503: quote it to the provider.' },
         fields: { type: 'array', items: problem, description: 'On 400: each problem by field.' },
         reason: {
           type: 'string',
