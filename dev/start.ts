@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   line('Key Vault (sim)', stack.urls.keyVault);
   line('E-mail (sim)', `${stack.urls.email}  outbox: ${path.relative(root, stack.outboxDir)}`);
   line('Microsoft 365 (sim)', `${stack.urls.m365}  (tenants and users: ${stack.urls.m365}/)`);
-  line('AudioCodes SBC (sim)', `${stack.urls.sbc}  (REST user ${stack.sbcCredentials.username}, password ${stack.sbcCredentials.password})`);
+  line(
+    'AudioCodes SBC (sim)',
+    `${stack.urls.sbc}  (REST user ${stack.sbcCredentials.username}, password ${stack.sbcCredentials.password})`,
+  );
   line(
     'Orders webhook',
     `${host.url}/api/orders/events  (secret: ${stack.ordersWebhookSecret}; docs/orders-webhook.md)`,
