@@ -12,24 +12,36 @@ import { createInvitationSettings, type InvitationSettingsService } from './onbo
 import { createInvitationService, type InvitationService } from './onboarding/invitations';
 import { createOnboardingRepositories, type OnboardingRepositories } from './onboarding/repositories';
 import { createHealthService, probeHttp, type HealthService } from './ops/health';
-import { createOrdersService, type OrdersService } from './orders/service';
+import { createJobs, type Jobs } from './jobs';
+import { createOrdersService, createWebhookSecrets, type OrdersService } from './orders/service';
+import { SIGNATURE_HEADER, signatureHeader } from './orders/signature';
+import { SPEC_VERSION } from './orders/envelope';
+import { createOutbox, createOutboxRepositories, type Outbox } from './outbox';
+import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
 import { createStorageClients, type StorageClients } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
 
 /**
- * Wires the services from the configuration. Functions get them through `services()`, built once
- * per process on first use; tests build their own with `createServices(config)`.
+ * Wires the services from the configuration: first the platform (config, clock, credential,
+ * storage, queues, secrets, mailer, audit, jobs, outbox), then each capability's module on top of
+ * it. Functions get them through `services()`, built once per process on first use; tests build
+ * their own with `createServices(config)` (and may move the clock with `{ now }`).
  */
 export interface Services {
   config: Config;
+  now: Clock;
   credential: TokenCredential;
   storage: StorageClients;
   queues: QueueSender;
   audit: AuditLog;
   secrets: SecretStore;
   mailer: Mailer;
+  /** Background work: leases, the due index and its sweep, mailboxes, the pause switch. */
+  jobs: Jobs;
+  /** Status callbacks to the ordering system, for every capability. */
+  outbox: Outbox;
   health: HealthService;
   onboarding: OnboardingRepositories;
   customers: CustomerService;
@@ -37,11 +49,15 @@ export interface Services {
   invitations: InvitationService;
   /** The customer admin's sign-in and consent (the /authenticate pages). */
   consent: ConsentService;
-  /** The ordering system's webhook, its queue worker and status callbacks (`orders.callbacks.notifyOrderingSystem`). */
+  /** The ordering system's webhook, its queue worker, its events and pending cleanups. */
   orders: OrdersService;
 }
 
-export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
+export function createServices(
+  config: Config,
+  overrides: { credential?: TokenCredential; now?: Clock; queues?: QueueSender } = {},
+): Services {
+  const now = overrides.now ?? systemClock;
   const credential = overrides.credential ?? createAzureCredential(config.managedIdentityClientId);
   const storage = createStorageClients(config.storage, credential);
   const secrets = createSecretStore(config.keyVault, credential);
@@ -68,8 +84,35 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     },
   });
   const audit = createAuditLog(storage);
+  const queues = overrides.queues ?? createQueueSender(storage);
+  const jobs = createJobs({ storage, queues, audit, now });
+  const webhookSecrets = createWebhookSecrets({
+    secrets,
+    names: config.orders.webhookSecretNames,
+    cacheSeconds: config.orders.secretCacheSeconds,
+    now: () => now().getTime(),
+  });
+  const outbox = createOutbox({
+    repos: createOutboxRepositories(storage, jobs.due),
+    queues,
+    audit,
+    url: config.orders.callbackUrl,
+    maxAttempts: config.orders.callbackMaxAttempts,
+    retryBaseSeconds: config.orders.retryBaseSeconds,
+    retentionDays: config.orders.callbackRetentionDays,
+    specVersion: SPEC_VERSION,
+    sign: async (body) => {
+      const secrets = await webhookSecrets.current();
+      if (secrets.length === 0) throw new Error('no signing secret in Key Vault');
+      return {
+        header: SIGNATURE_HEADER,
+        value: signatureHeader(secrets, body, Math.floor(now().getTime() / 1000)),
+      };
+    },
+    now,
+  });
   const onboarding = createOnboardingRepositories(storage);
-  const customers = createCustomerService({ repos: onboarding, audit });
+  const customers = createCustomerService({ repos: onboarding, audit, secrets, now });
   const invitationSettings = createInvitationSettings({ storage, config, audit });
   const invitations = createInvitationService({
     repos: onboarding,
@@ -79,16 +122,18 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     audit,
   });
   const authority = createAuthority(config.identity.authorityHost);
-  const queues = createQueueSender(storage);
   const orders = createOrdersService({
     config: config.orders,
     storage,
     queues,
     audit,
-    vault: secrets,
+    jobs,
+    outbox,
+    webhookSecrets,
     customers,
     invitations,
     onboarding,
+    now,
   });
   const consent = createConsentService({
     config,
@@ -106,16 +151,19 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     secrets,
     audit,
     mailer,
-    notifyOrderingSystem: (type, data, options) => orders.callbacks.notifyOrderingSystem(type, data, options),
+    notifyOrderingSystem: (type, data, options) => outbox.notify(type, data, options),
   });
   return {
     config,
+    now,
     credential,
     storage,
     queues,
     audit,
     secrets,
     mailer,
+    jobs,
+    outbox,
     health,
     onboarding,
     customers,

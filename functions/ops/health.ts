@@ -2,6 +2,12 @@ import { handled, json } from '../../shared/http/responses';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
 
+/** Whether background work is paused for maintenance (unknown while storage is down). */
+const paused = () =>
+  services()
+    .jobs.maintenance.isPaused()
+    .catch(() => null);
+
 /** A report this recent answers anonymous callers, so polling cannot put load on the dependencies. */
 const ANONYMOUS_MAX_AGE_MS = 5000;
 
@@ -18,6 +24,7 @@ export const health = http({
       status: report.status,
       checkedAt: report.checkedAt,
       down,
+      paused: await paused(),
     });
   }),
 });
@@ -30,6 +37,6 @@ export const healthDetails = http({
   authLevel: 'function',
   handler: handled(async () => {
     const report = await services().health.check();
-    return json(report.status === 'healthy' ? 200 : 503, report);
+    return json(report.status === 'healthy' ? 200 : 503, { ...report, paused: await paused() });
   }),
 });

@@ -1,7 +1,7 @@
 import { readBytes } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
 import { MAX_BODY_BYTES } from '../../shared/orders/intake';
-import { ordersLog } from '../../shared/orders/log';
+import { createLog } from '../../shared/log';
 import { SIGNATURE_HEADER } from '../../shared/orders/signature';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
@@ -20,7 +20,7 @@ export const receiveOrderEvent = http({
     const body = await readBytes(request, MAX_BODY_BYTES);
     const answer = await services().orders.intake.receive(
       { signature: request.headers.get(SIGNATURE_HEADER), body },
-      ordersLog(context),
+      createLog(context),
     );
     return json(answer.status, answer.body, answer.headers);
   }),

@@ -96,6 +96,10 @@ const schema = z.object({
   ORDERS_MAX_WAIT_HOURS: positiveInt.max(24 * 6).default(24),
   /** How long one worker holds a customer's orders before another may take over (a crashed worker's lease). */
   ORDERS_LEASE_SECONDS: positiveInt.min(10).max(3600).default(300),
+  /** How long finished order events are kept (then deleted by the sweep). */
+  ORDERS_RETENTION_DAYS: positiveInt.max(3650).default(90),
+  /** How long delivered or failed status callbacks are kept. */
+  CALLBACKS_RETENTION_DAYS: positiveInt.max(3650).default(30),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -149,6 +153,8 @@ export interface Config {
     retryBaseSeconds: number;
     maxWaitHours: number;
     leaseSeconds: number;
+    retentionDays: number;
+    callbackRetentionDays: number;
   };
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
 }
@@ -219,6 +225,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseSeconds: s.ORDERS_RETRY_BASE_SECONDS,
       maxWaitHours: s.ORDERS_MAX_WAIT_HOURS,
       leaseSeconds: s.ORDERS_LEASE_SECONDS,
+      retentionDays: s.ORDERS_RETENTION_DAYS,
+      callbackRetentionDays: s.CALLBACKS_RETENTION_DAYS,
     },
     consent: { adminRoleIds: s.CONSENT_ADMIN_ROLE_IDS, prompt: s.CONSENT_PROMPT },
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../errors';
 import { parseWith } from '../http/requests';
+import type { SecretStore } from '../secrets/vault';
 import type { AuditLog } from '../storage/audit';
 import { detailsChangeRefusal } from './lifecycle';
 import type { Customer, CustomerStatus } from './model';
@@ -84,11 +85,17 @@ export interface CustomerService {
   }>;
   update(id: string, changes: unknown, actor: string): Promise<Customer>;
   setStatus(id: string, status: CustomerStatus, actor: string, reason?: string): Promise<Customer>;
+  /**
+   * Ends our access to the customer's tenant: the stored refresh token is deleted from Key Vault and
+   * the consent cleared (the audit trail stays). Idempotent: true when there was access to end.
+   */
+  revokeAccess(id: string, actor: string, reason: string): Promise<boolean>;
 }
 
 export function createCustomerService(deps: {
   repos: OnboardingRepositories;
   audit: AuditLog;
+  secrets: Pick<SecretStore, 'remove'>;
   now?: () => Date;
 }): CustomerService {
   const { customers } = deps.repos;
@@ -201,6 +208,35 @@ export function createCustomerService(deps: {
         });
       }
       return updated.value;
+    },
+
+    async revokeAccess(id, actor, reason) {
+      const c = await find(id);
+      if (!c) throw new NotFoundError('Customer', id);
+      const held =
+        c.tokenSecretName !== undefined ||
+        c.consentState === 'consented' ||
+        c.consentState === 'needs_consent';
+      if (!held && !c.openInvitationId) return false;
+      // Vault first, then the name: a run killed in between deletes again (a no-op) and clears.
+      if (c.tokenSecretName) await deps.secrets.remove(c.tokenSecretName);
+      await customers.mutate(CUSTOMER_PARTITION, key(id), (x) => ({
+        ...x,
+        tokenSecretName: undefined,
+        tokenExpiresAt: undefined,
+        openInvitationId: undefined,
+        consentState: 'none',
+        updatedAt: now(),
+      }));
+      if (held) {
+        await deps.audit.record({
+          actor,
+          action: 'customer.token_revoked',
+          customerId: c.id,
+          details: { reason },
+        });
+      }
+      return held;
     },
   };
 }

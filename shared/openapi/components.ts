@@ -1,5 +1,5 @@
 import { consentStates, customerStatuses, invitationStatuses } from '../onboarding/model';
-import { callbackTypes } from '../orders/callbacks';
+import { callbackTypes } from '../outbox/rules';
 import { orderEventStatuses } from '../orders/model';
 import { dateTime, nullable, nullableDateTime, object, ref, type JsonSchema } from './schema';
 
@@ -125,6 +125,10 @@ export const schemas: Record<string, JsonSchema> = {
     status: { type: 'string', enum: ['healthy', 'unhealthy'] },
     checkedAt: dateTime,
     down: { type: 'array', items: { type: 'string' } },
+    paused: {
+      type: ['boolean', 'null'],
+      description: 'Background work paused for maintenance (null: unknown, storage is down).',
+    },
   }),
   HealthDetails: object({
     status: { type: 'string', enum: ['healthy', 'unhealthy'] },
@@ -140,6 +144,10 @@ export const schemas: Record<string, JsonSchema> = {
         },
         ['name', 'status', 'latencyMs'],
       ),
+    },
+    paused: {
+      type: ['boolean', 'null'],
+      description: 'Background work paused for maintenance (null: unknown, storage is down).',
     },
   }),
   OrderCallback: {

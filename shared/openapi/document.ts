@@ -1,5 +1,6 @@
 import { responses, schemas, securitySchemes } from './components';
 import { adminPaths } from './paths/admin';
+import { maintenancePaths } from './paths/maintenance';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
 import type { JsonSchema, PathItem } from './schema';
@@ -11,7 +12,7 @@ import type { JsonSchema, PathItem } from './schema';
 export const OPENAPI_VERSION = '3.1.0';
 
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
-  const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths };
+  const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths, ...maintenancePaths };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
   return {
     openapi: OPENAPI_VERSION,

@@ -1,11 +1,11 @@
+import { addSeconds, type Clock } from '../clock';
+import { backoffSeconds } from '../jobs/rules';
+import { errorText, type Log } from '../log';
+import type { Outbox } from '../outbox';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
-import { escapeOData } from '../storage/table-repository';
-import { addSeconds, backoffSeconds } from './backoff';
-import type { OrderCallbacks } from './callbacks';
-import { ORDERS_QUEUE } from './intake';
-import { errorText, type OrdersLog } from './log';
 import { finalEventStatuses, type OrderEvent, type OrderProblem } from './model';
+import { applyOrderEvent } from './queues';
 import { partitionOf, type OrderRepositories } from './repositories';
 
 /**
@@ -23,13 +23,14 @@ export const isFinal = (e: OrderEvent) => finalEventStatuses.includes(e.status);
 export function createEventOutcomes(deps: {
   repos: OrderRepositories;
   queues: QueueSender;
-  callbacks: OrderCallbacks;
+  outbox: Outbox;
   audit: AuditLog;
   retryBaseSeconds: number;
   maxWaitHours: number;
-  now: () => Date;
+  retentionDays: number;
+  now: Clock;
 }) {
-  const { events } = deps.repos;
+  const { events, waiting } = deps.repos;
 
   const save = async (id: string, change: (e: OrderEvent) => OrderEvent | undefined) =>
     (await events.mutate(partitionOf(id), id, change))?.value;
@@ -38,7 +39,7 @@ export function createEventOutcomes(deps: {
     event: OrderEvent,
     status: 'succeeded' | 'failed' | 'rejected',
     outcome: { result?: Record<string, unknown>; errors?: OrderProblem[] },
-    log: OrdersLog,
+    log: Log,
   ) => {
     const current = (await events.get(partitionOf(event.id), event.id))?.value;
     // Another run got there first: its outcome stands, and it did the reporting.
@@ -46,7 +47,7 @@ export function createEventOutcomes(deps: {
     if (status === 'failed') {
       // Reported before the row is final, so a run killed in between reports again rather than never
       // (the callback is idempotent by its key; the audit entry may then appear twice).
-      await deps.callbacks.notifyOrderingSystem(
+      await deps.outbox.notify(
         'order.failed',
         {
           eventId: event.id,
@@ -65,7 +66,7 @@ export function createEventOutcomes(deps: {
       });
     }
     const at = deps.now().toISOString();
-    await save(event.id, (e) =>
+    const final = await save(event.id, (e) =>
       isFinal(e)
         ? undefined
         : {
@@ -79,6 +80,8 @@ export function createEventOutcomes(deps: {
             errors: outcome.errors,
           },
     );
+    if (final) await events.retain(final, deps.retentionDays, deps.now);
+    if (event.customerId) await waiting.delete(event.customerId, event.id).catch(() => false);
     log[status === 'succeeded' ? 'info' : 'warn']('order_event_' + status, {
       eventId: event.id,
       type: event.type,
@@ -88,7 +91,7 @@ export function createEventOutcomes(deps: {
   };
 
   /** Not now: retried with back-off until the wait limit, then failed with the reason. */
-  const wait = async (event: OrderEvent, problem: OrderProblem, log: OrdersLog): Promise<ProcessOutcome> => {
+  const wait = async (event: OrderEvent, problem: OrderProblem, log: Log): Promise<ProcessOutcome> => {
     const now = deps.now();
     const since = Date.parse(event.retriedAt ?? event.receivedAt);
     if (now.getTime() - since >= deps.maxWaitHours * 3600 * 1000) {
@@ -99,6 +102,9 @@ export function createEventOutcomes(deps: {
         log,
       );
       return 'failed';
+    }
+    if (problem.code === 'customer_not_found' && event.customerId) {
+      await waiting.upsert({ customerKey: event.customerId, eventId: event.id, since: now.toISOString() });
     }
     const delay = backoffSeconds(event.attempts, deps.retryBaseSeconds);
     const next = addSeconds(now, delay);
@@ -114,23 +120,21 @@ export function createEventOutcomes(deps: {
             updatedAt: now.toISOString(),
           },
     );
-    await deps.queues
-      .send(ORDERS_QUEUE, { eventId: event.id }, { visibilityDelaySeconds: delay })
+    await applyOrderEvent
+      .send(deps.queues, { eventId: event.id }, { delaySeconds: delay })
       .catch((e: unknown) => log.warn('order_requeue_deferred', { eventId: event.id, error: errorText(e) }));
     log.info('order_event_waiting', { eventId: event.id, code: problem.code, retryInSeconds: delay });
     return 'waiting';
   };
 
   /** Events that were waiting for this customer get another go now rather than at their next retry. */
-  const wake = async (customerKey: string, except: string, log: OrdersLog) => {
-    for await (const row of events.listAll({
-      filter: `customerId eq '${escapeOData(customerKey)}' and status eq 'waiting'`,
-    })) {
-      if (row.value.id === except) continue;
-      await deps.queues
-        .send(ORDERS_QUEUE, { eventId: row.value.id })
+  const wake = async (customerKey: string, except: string, log: Log) => {
+    for await (const row of waiting.listAll({ partitionKey: customerKey })) {
+      if (row.value.eventId === except) continue;
+      await applyOrderEvent
+        .send(deps.queues, { eventId: row.value.eventId })
         .catch((e: unknown) =>
-          log.warn('order_wake_deferred', { eventId: row.value.id, error: errorText(e) }),
+          log.warn('order_wake_deferred', { eventId: row.value.eventId, error: errorText(e) }),
         );
     }
   };

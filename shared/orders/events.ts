@@ -3,11 +3,12 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
 import { parseWith } from '../http/requests';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
-import { escapeOData } from '../storage/table-repository';
-import { addSeconds } from './backoff';
+import { odata } from '@azure/data-tables';
+import { addSeconds } from '../clock';
 import { eventIdSchema } from './envelope';
 import { isKnownEventType } from './event-types';
-import { eventPath, ORDERS_QUEUE, QUEUED_GRACE_SECONDS } from './intake';
+import { eventPath, QUEUED_GRACE_SECONDS } from './intake';
+import { applyOrderEvent } from './queues';
 import { orderEventStatuses, type OrderEvent, type OrderEventStatus, type OrderProblem } from './model';
 import { bodyOf, partitionOf, type OrderRepositories } from './repositories';
 
@@ -92,9 +93,9 @@ export function createOrderEvents(deps: {
     async list(input) {
       const q = parseWith(listEventsQuery, input, 'query');
       const filters = [
-        q.status ? `status eq '${q.status}'` : undefined,
-        q.customerId ? `customerId eq '${escapeOData(q.customerId.toLowerCase())}'` : undefined,
-        q.type ? `type eq '${escapeOData(q.type)}'` : undefined,
+        q.status ? odata`status eq ${q.status}` : undefined,
+        q.customerId ? odata`customerId eq ${q.customerId.toLowerCase()}` : undefined,
+        q.type ? odata`type eq ${q.type}` : undefined,
       ].filter((f): f is string => f !== undefined);
       const page = await events.list({
         pageSize: q.pageSize ?? 100,
@@ -133,7 +134,7 @@ export function createOrderEvents(deps: {
       if (!updated || !changed) {
         throw new ConflictError(`Order event '${id}' changed meanwhile; look again.`);
       }
-      await deps.queues.send(ORDERS_QUEUE, { eventId: id });
+      await applyOrderEvent.send(deps.queues, { eventId: id });
       await deps.audit.record({
         actor,
         action: 'order.retried',

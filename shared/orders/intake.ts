@@ -1,11 +1,13 @@
 import { ConflictError, PayloadTooLargeError, ValidationError } from '../errors';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
-import { addSeconds } from './backoff';
+import { addSeconds } from '../clock';
+import { type Log } from '../log';
 import { contentHash } from './canonical-json';
 import { customerIdOf, parseEvent, type ParsedEvent } from './envelope';
 import { SignatureError, WebhookNotConfiguredError } from './errors';
-import { errorText, type OrdersLog } from './log';
+import { errorText } from '../log';
+import { applyOrderEvent } from './queues';
 import type { OrderEvent } from './model';
 import { bodyChunks, partitionOf, type OrderRepositories } from './repositories';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
@@ -17,7 +19,6 @@ import type { WebhookSecrets } from './webhook-secrets';
  * happens — and only then queued. The stored row is the promise made by the 202: if queueing fails,
  * the sweep queues it later. A copy of a stored event gets the first answer again and changes nothing.
  */
-export const ORDERS_QUEUE = 'orders';
 export const MAX_BODY_BYTES = 256 * 1024;
 /** A stored event not yet queued is picked up by the sweep after this long. */
 export const RECEIVED_GRACE_SECONDS = 60;
@@ -33,7 +34,7 @@ export interface IntakeAnswer {
 }
 
 export interface OrderIntake {
-  receive(request: { signature: string | null; body: Buffer }, log: OrdersLog): Promise<IntakeAnswer>;
+  receive(request: { signature: string | null; body: Buffer }, log: Log): Promise<IntakeAnswer>;
 }
 
 export const eventPath = (id: string) => `/api/orders/events/${encodeURIComponent(id)}`;
@@ -98,7 +99,7 @@ export function createOrderIntake(deps: {
 }): OrderIntake {
   const { events } = deps.repos;
 
-  const authenticate = async (signature: string | null, body: Buffer, log: OrdersLog) => {
+  const authenticate = async (signature: string | null, body: Buffer, log: Log) => {
     const check = (secrets: string[]) =>
       verifySignature(signature, body, secrets, {
         nowSeconds: Math.floor(deps.now().getTime() / 1000),
@@ -122,7 +123,7 @@ export function createOrderIntake(deps: {
     }
   };
 
-  const replay = async (row: OrderEvent, log: OrdersLog): Promise<IntakeAnswer> => {
+  const replay = async (row: OrderEvent, log: Log): Promise<IntakeAnswer> => {
     const existing = await events.get(partitionOf(row.id), row.id);
     if (!existing) throw new ConflictError(`Event '${row.id}' is being stored by another request; retry.`);
     if (existing.value.bodyHash !== row.bodyHash) {
@@ -187,7 +188,7 @@ export function createOrderIntake(deps: {
         return answerFor(row, false);
       }
       try {
-        await deps.queues.send(ORDERS_QUEUE, { eventId: row.id });
+        await applyOrderEvent.send(deps.queues, { eventId: row.id });
         await events.mutate(partitionOf(row.id), row.id, (r) =>
           r.status === 'received'
             ? {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Order events, status callbacks and each customer's order state, as stored in Table Storage.
+ * Order events and each customer's order state, as stored in Table Storage.
  *
  * An event's life: received → queued → processing → succeeded | failed, with waiting (its customer
  * does not exist yet, or a dependency is down: retried with back-off) in between, and rejected for a
@@ -73,35 +73,12 @@ export const orderEventSchema = z.object({
 });
 export type OrderEvent = z.infer<typeof orderEventSchema>;
 
-export const callbackStatuses = ['pending', 'delivered', 'failed'] as const;
-export type CallbackStatus = (typeof callbackStatuses)[number];
-
-export const orderCallbackSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  occurredAt: z.string(),
-  customerId: z.string().optional(),
-  data: z.record(z.string(), z.unknown()),
-  status: z.enum(callbackStatuses),
-  attempts: z.number(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  dueAt: z.string().optional(),
-  nextAttemptAt: z.string().optional(),
-  deliveredAt: z.string().optional(),
-  lastStatusCode: z.number().optional(),
-  lastError: z.string().optional(),
-});
-export type OrderCallback = z.infer<typeof orderCallbackSchema>;
-
 /**
- * Per customer: who is processing its orders right now (a lease, so one event at a time) and the
- * newest applied event of each ordering group (so an older event arriving late cannot undo it).
+ * Per customer: the newest applied event of each ordering group, so an older event arriving late
+ * cannot undo it. (Who is applying the customer's orders right now is a lease of the jobs platform.)
  */
 export const customerOrderStateSchema = z.object({
   customerKey: z.string(),
-  leaseOwner: z.string().optional(),
-  leaseUntil: z.string().optional(),
   statusAt: z.string().optional(),
   statusEventId: z.string().optional(),
   detailsAt: z.string().optional(),
@@ -109,3 +86,23 @@ export const customerOrderStateSchema = z.object({
   updatedAt: z.string(),
 });
 export type CustomerOrderState = z.infer<typeof customerOrderStateSchema>;
+
+/** An event waiting for its customer to exist: found again, per customer, when `customer.created` lands. */
+export const waitingEventSchema = z.object({
+  customerKey: z.string(),
+  eventId: z.string(),
+  since: z.string(),
+});
+export type WaitingEvent = z.infer<typeof waitingEventSchema>;
+
+/**
+ * Work a cancellation leaves for another capability (today: removing the customer's SBC sites, which
+ * the dial-plan capability takes from here and completes).
+ */
+export const pendingCleanupSchema = z.object({
+  area: z.enum(['sbc']),
+  customerKey: z.string(),
+  orderEventId: z.string(),
+  requestedAt: z.string(),
+});
+export type PendingCleanup = z.infer<typeof pendingCleanupSchema>;

@@ -1,31 +1,39 @@
 import { randomUUID } from 'node:crypto';
+import { addSeconds, type Clock } from '../clock';
 import { ConflictError, DomainError } from '../errors';
+import type { Leases } from '../jobs/leases';
+import { errorText, type Log } from '../log';
 import type { CustomerService } from '../onboarding/customers';
+import type { Outbox } from '../outbox';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
-import { addSeconds } from './backoff';
-import type { OrderCallbacks } from './callbacks';
-import { isSuperseded, supersededBy, type CustomerLeases, type Watermark } from './customer-lease';
 import { parseEvent } from './envelope';
 import { OrderRefusedError } from './errors';
 import { createEventOutcomes, isFinal, type ProcessOutcome } from './event-outcomes';
 import { eventTypes } from './event-types';
 import { handlers, type OrderContext, type OrderHandlerDeps } from './handlers';
-import { ORDERS_QUEUE } from './intake';
-import { errorText, type OrdersLog } from './log';
+import { applyOrderEvent } from './queues';
 import { bodyOf, partitionOf, type OrderRepositories } from './repositories';
+import { isSuperseded, supersededBy, type Watermark, type Watermarks } from './watermarks';
 
 /**
  * Applies one stored event, from a queue message that carries only its id. Safe to run any number of
  * times, concurrently, or after a crash: a finished event is skipped, one customer's events run one
- * at a time under its lease, finished steps are skipped, and every way out of a run leaves the event
- * either final or with a `dueAt` the sweep will act on.
+ * at a time under its lease (a lease of the jobs platform, scope `orders.customer`), finished steps are
+ * skipped, and every way out of a run leaves the event either final or with a `dueAt` the sweep will
+ * act on.
  */
 export type { ProcessOutcome } from './event-outcomes';
 
 export interface OrderProcessor {
-  process(eventId: string, log: OrdersLog): Promise<ProcessOutcome>;
+  /**
+   * `owner` names this run for the customer's lease: the queue message's id, so that a redelivery of
+   * the same message (its worker failed, perhaps without giving the lease back) continues at once.
+   */
+  process(eventId: string, log: Log, owner?: string): Promise<ProcessOutcome>;
 }
+
+export const CUSTOMER_LEASE_SCOPE = 'orders.customer';
 
 /** How soon a message for a customer whose lease is taken comes back. */
 const BUSY_DELAY_SECONDS = 3;
@@ -41,22 +49,24 @@ function isTransient(e: unknown): boolean {
 export function createOrderProcessor(deps: {
   repos: OrderRepositories;
   queues: QueueSender;
-  leases: CustomerLeases;
+  leases: Leases;
+  watermarks: Watermarks;
   customers: CustomerService;
-  callbacks: OrderCallbacks;
+  outbox: Outbox;
   audit: AuditLog;
   handlerDeps: OrderHandlerDeps;
   retryBaseSeconds: number;
   maxWaitHours: number;
   leaseSeconds: number;
-  now: () => Date;
+  retentionDays: number;
+  now: Clock;
 }): OrderProcessor {
   const { events } = deps.repos;
 
   const { save, finish, wait, wake } = createEventOutcomes(deps);
 
   return {
-    async process(eventId, log) {
+    async process(eventId, log, owner = `run:${randomUUID()}`) {
       const stored = await events.get(partitionOf(eventId), eventId);
       if (!stored) {
         log.warn('order_event_missing', { eventId });
@@ -88,21 +98,22 @@ export function createOrderProcessor(deps: {
       }
       const definition = eventTypes[parsed.type];
       const customerKey = parsed.data.customerId.toLowerCase();
-      const owner = randomUUID();
-      const state = await deps.leases.acquire(customerKey, owner);
-      if (!state) {
+      const lease = await deps.leases.acquire(CUSTOMER_LEASE_SCOPE, customerKey, owner, deps.leaseSeconds);
+      if (!lease) {
         // Another event of this customer is being applied; come back shortly (jittered, so a burst spreads out).
         const delay = BUSY_DELAY_SECONDS + Math.floor(Math.random() * 3);
-        await deps.queues.send(ORDERS_QUEUE, { eventId }, { visibilityDelaySeconds: delay });
+        await applyOrderEvent.send(deps.queues, { eventId }, { delaySeconds: delay });
         return 'busy';
       }
 
       let watermark: Watermark | undefined;
       let released = false;
+      // The watermark first, then the lease: the next event of the customer sees what this one applied.
       const release = async () => {
         if (released) return;
         released = true;
-        await deps.leases.release(customerKey, owner, watermark);
+        if (watermark) await deps.watermarks.advance(customerKey, watermark);
+        await deps.leases.release(CUSTOMER_LEASE_SCOPE, customerKey, owner);
       };
       try {
         const now = deps.now();
@@ -119,6 +130,7 @@ export function createOrderProcessor(deps: {
               },
         );
         if (!event || isFinal(event)) return 'skipped';
+        const state = await deps.watermarks.read(customerKey);
 
         const mark: Watermark | undefined =
           definition.ordering === 'none'

@@ -1,21 +1,28 @@
 import { createHash } from 'node:crypto';
+import type { DueIndex } from '../jobs/due';
+import { WorkTable } from '../jobs/work-table';
 import type { StorageClients } from '../storage/clients';
 import { TableRepository } from '../storage/table-repository';
 import {
   BODY_CHUNK_CHARS,
   MAX_BODY_CHUNKS,
   customerOrderStateSchema,
-  orderCallbackSchema,
   orderEventSchema,
+  pendingCleanupSchema,
+  waitingEventSchema,
   type BodyChunkKey,
+  type PendingCleanup,
   type CustomerOrderState,
-  type OrderCallback,
   type OrderEvent,
+  type WaitingEvent,
 } from './model';
 
 /**
- * Events and callbacks are spread over 256 partitions by a hash of their id (no hot partition when
- * an ordering system replays a backlog); a point read needs only the id.
+ * Orders' tables: `orderevents` (the work items, spread over 256 partitions by a hash of their id, so
+ * there is no hot partition when an ordering system replays a backlog; a point read needs only the
+ * id), `ordercustomers` (each customer's watermarks) and `orderwaiting` (events waiting for their
+ * customer, partitioned by customer) and `ordercleanups` (what a cancellation left for another
+ * capability, partitioned by area).
  */
 export const CUSTOMER_STATE_PARTITION = 'customer';
 
@@ -24,29 +31,39 @@ export function partitionOf(id: string): string {
 }
 
 export interface OrderRepositories {
-  events: TableRepository<OrderEvent>;
-  callbacks: TableRepository<OrderCallback>;
+  events: WorkTable<OrderEvent>;
   customerStates: TableRepository<CustomerOrderState>;
+  waiting: TableRepository<WaitingEvent>;
+  cleanups: TableRepository<PendingCleanup>;
 }
 
-export function createOrderRepositories(storage: StorageClients): OrderRepositories {
+export function createOrderRepositories(storage: StorageClients, due: DueIndex): OrderRepositories {
   return {
-    events: new TableRepository(storage.table('orderevents'), {
-      entityName: 'order event',
-      schema: orderEventSchema,
-      keys: (e) => ({ partitionKey: partitionOf(e.id), rowKey: e.id }),
-      jsonFields: ['steps', 'result', 'errors'],
-    }),
-    callbacks: new TableRepository(storage.table('ordercallbacks'), {
-      entityName: 'order callback',
-      schema: orderCallbackSchema,
-      keys: (c) => ({ partitionKey: partitionOf(c.id), rowKey: c.id }),
-      jsonFields: ['data'],
-    }),
+    events: new WorkTable(
+      storage.table('orderevents'),
+      {
+        entityName: 'order event',
+        schema: orderEventSchema,
+        keys: (e) => ({ partitionKey: partitionOf(e.id), rowKey: e.id }),
+        jsonFields: ['steps', 'result', 'errors'],
+      },
+      due,
+      'orders.event',
+    ),
     customerStates: new TableRepository(storage.table('ordercustomers'), {
       entityName: 'customer order state',
       schema: customerOrderStateSchema,
       keys: (s) => ({ partitionKey: CUSTOMER_STATE_PARTITION, rowKey: s.customerKey }),
+    }),
+    waiting: new TableRepository(storage.table('orderwaiting'), {
+      entityName: 'waiting order event',
+      schema: waitingEventSchema,
+      keys: (w) => ({ partitionKey: w.customerKey, rowKey: w.eventId }),
+    }),
+    cleanups: new TableRepository(storage.table('ordercleanups'), {
+      entityName: 'pending cleanup',
+      schema: pendingCleanupSchema,
+      keys: (c) => ({ partitionKey: c.area, rowKey: c.customerKey }),
     }),
   };
 }

@@ -1,29 +1,31 @@
+import { addSeconds, type Clock } from '../clock';
 import type { Config } from '../config';
+import type { Jobs } from '../jobs';
 import type { CustomerService } from '../onboarding/customers';
 import type { InvitationService } from '../onboarding/invitations';
 import type { OnboardingRepositories } from '../onboarding/repositories';
-import type { SecretStore } from '../secrets/vault';
+import type { Outbox } from '../outbox';
 import type { AuditLog } from '../storage/audit';
 import type { StorageClients } from '../storage/clients';
 import type { QueueSender } from '../storage/queue-sender';
-import { createOrderCallbacks, type OrderCallbacks } from './callbacks';
-import { createCustomerLeases } from './customer-lease';
+import { createPendingCleanups, type PendingCleanups } from './cleanups';
+import { isFinal } from './event-outcomes';
 import { createOrderEvents, type OrderEvents } from './events';
-import { createOrderIntake, type OrderIntake } from './intake';
+import { createOrderIntake, QUEUED_GRACE_SECONDS, type OrderIntake } from './intake';
 import { createOrderProcessor, type OrderProcessor } from './processor';
+import { applyOrderEvent } from './queues';
 import { createOrderRepositories, type OrderRepositories } from './repositories';
-import { createOrderSweep, type OrderSweep } from './sweep';
+import { createWatermarks } from './watermarks';
 import { createWebhookSecrets, type WebhookSecrets } from './webhook-secrets';
 
-/** The orders capability, wired: the webhook's intake, the queue worker, the sweep, callbacks and the admin view. */
+/** The orders capability, wired: the webhook's intake, the queue worker, the admin view, pending cleanups. */
 export interface OrdersService {
   repos: OrderRepositories;
   secrets: WebhookSecrets;
   intake: OrderIntake;
   processor: OrderProcessor;
   events: OrderEvents;
-  callbacks: OrderCallbacks;
-  sweep: OrderSweep;
+  cleanups: PendingCleanups;
 }
 
 export function createOrdersService(deps: {
@@ -31,52 +33,54 @@ export function createOrdersService(deps: {
   storage: StorageClients;
   queues: QueueSender;
   audit: AuditLog;
-  vault: SecretStore;
+  jobs: Jobs;
+  outbox: Outbox;
+  webhookSecrets: WebhookSecrets;
   customers: CustomerService;
   invitations: InvitationService;
   onboarding: OnboardingRepositories;
-  now?: () => Date;
-  fetch?: typeof fetch;
+  now: Clock;
 }): OrdersService {
-  const now = deps.now ?? (() => new Date());
-  const { config } = deps;
-  const repos = createOrderRepositories(deps.storage);
-  const secrets = createWebhookSecrets({
-    secrets: deps.vault,
-    names: config.webhookSecretNames,
-    cacheSeconds: config.secretCacheSeconds,
-    now: () => now().getTime(),
+  const { config, now } = deps;
+  const repos = createOrderRepositories(deps.storage, deps.jobs.due);
+  const secrets = deps.webhookSecrets;
+  const cleanups = createPendingCleanups({ repos, now });
+
+  // The sweep's part: an event past its due time (never queued, its message lost or poisoned, its
+  // worker dead) is queued again; a finished one is deleted after its retention.
+  repos.events.requeueWhenDue({
+    isOpen: (e) => !isFinal(e),
+    bump: (e) => ({
+      ...e,
+      status: e.status === 'received' ? 'queued' : e.status,
+      dueAt: addSeconds(now(), QUEUED_GRACE_SECONDS),
+    }),
+    send: (e) => applyOrderEvent.send(deps.queues, { eventId: e.id }),
+    log: (e, log) => log.warn('order_event_requeued', { eventId: e.id }),
   });
-  const callbacks = createOrderCallbacks({
-    repos,
-    queues: deps.queues,
-    secrets,
-    audit: deps.audit,
-    url: config.callbackUrl,
-    maxAttempts: config.callbackMaxAttempts,
-    retryBaseSeconds: config.retryBaseSeconds,
-    now,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  });
+  repos.events.purgeWhenFinished(isFinal);
+
   const processor = createOrderProcessor({
     repos,
     queues: deps.queues,
-    leases: createCustomerLeases({ repo: repos.customerStates, leaseSeconds: config.leaseSeconds, now }),
+    leases: deps.jobs.leases,
+    watermarks: createWatermarks({ repo: repos.customerStates, now }),
     customers: deps.customers,
-    callbacks,
+    outbox: deps.outbox,
     audit: deps.audit,
     handlerDeps: {
       customers: deps.customers,
       invitations: deps.invitations,
       onboarding: deps.onboarding,
-      secrets: deps.vault,
+      cleanups,
       audit: deps.audit,
-      callbacks,
+      outbox: deps.outbox,
       now,
     },
     retryBaseSeconds: config.retryBaseSeconds,
     maxWaitHours: config.maxWaitHours,
     leaseSeconds: config.leaseSeconds,
+    retentionDays: config.retentionDays,
     now,
   });
   return {
@@ -92,7 +96,8 @@ export function createOrdersService(deps: {
     }),
     processor,
     events: createOrderEvents({ repos, queues: deps.queues, audit: deps.audit, now }),
-    callbacks,
-    sweep: createOrderSweep({ repos, queues: deps.queues, now }),
+    cleanups,
   };
 }
+
+export { createWebhookSecrets };

@@ -2,9 +2,10 @@ import type { Customer } from '../../onboarding/model';
 import type { CustomerService } from '../../onboarding/customers';
 import type { InvitationService } from '../../onboarding/invitations';
 import type { OnboardingRepositories } from '../../onboarding/repositories';
-import type { SecretStore } from '../../secrets/vault';
+import type { PendingCleanups } from '../cleanups';
 import type { AuditLog } from '../../storage/audit';
-import type { OrderCallbacks } from '../callbacks';
+import type { Outbox } from '../../outbox';
+import type { Clock } from '../../clock';
 import type { EventData, OrderEventType } from '../event-types';
 
 /**
@@ -29,11 +30,12 @@ export interface OrderContext<T extends OrderEventType = OrderEventType> {
 export interface OrderHandlerDeps {
   customers: CustomerService;
   invitations: InvitationService;
+  /** Read only (the invitations an earlier run of the event sent); onboarding writes them. */
   onboarding: OnboardingRepositories;
-  secrets: SecretStore;
+  cleanups: PendingCleanups;
   audit: AuditLog;
-  callbacks: OrderCallbacks;
-  now: () => Date;
+  outbox: Outbox;
+  now: Clock;
 }
 
 export type OrderHandler<T extends OrderEventType> = (

@@ -1,5 +1,4 @@
 import { NotFoundError } from '../../errors';
-import { CUSTOMER_PARTITION } from '../../onboarding/repositories';
 import { OrderRefusedError } from '../errors';
 import { statusTransition, type StatusAction } from '../../onboarding/lifecycle';
 import type { OrderContext, OrderHandler, OrderHandlerDeps } from './context';
@@ -30,8 +29,8 @@ function statusHandler<T extends StatusEvent>(action: StatusAction): OrderHandle
 
 /**
  * After a cancellation: the open invitation stops working, the stored refresh token is deleted from
- * Key Vault (our access ends; the audit trail stays), and the customer's SBC sites are noted for
- * cleanup, which the SBC capability will pick up once it exists.
+ * Key Vault (our access ends; the audit trail stays; onboarding does it), and a pending SBC cleanup
+ * is recorded, which the dial-plan capability consumes (`OrdersService.cleanups`).
  */
 async function cancelCleanup(
   ctx: OrderContext<StatusEvent>,
@@ -47,35 +46,14 @@ async function cancelCleanup(
     });
     return { revoked: c.openInvitationId };
   });
-  const token = await ctx.step('token', async () => {
-    const c = await deps.customers.get(id);
-    const held =
-      c.tokenSecretName !== undefined || c.consentState === 'consented' || c.consentState === 'needs_consent';
-    if (!held && !c.openInvitationId) return { revoked: false };
-    // Vault first, then the name: a run killed in between deletes again (a no-op) and clears.
-    if (c.tokenSecretName) await deps.secrets.remove(c.tokenSecretName);
-    await deps.onboarding.customers.mutate(CUSTOMER_PARTITION, id.toLowerCase(), (x) => ({
-      ...x,
-      tokenSecretName: undefined,
-      tokenExpiresAt: undefined,
-      openInvitationId: undefined,
-      consentState: 'none',
-      updatedAt: deps.now().toISOString(),
-    }));
-    if (held) {
-      await deps.audit.record({
-        actor: ctx.actor,
-        action: 'customer.token_revoked',
-        customerId: id,
-        details: { reason: 'customer cancelled' },
-      });
-    }
-    return { revoked: held };
-  });
+  const token = await ctx.step('token', async () => ({
+    revoked: await deps.customers.revokeAccess(id, ctx.actor, 'customer cancelled'),
+  }));
   let pendingCleanup: string[] = [];
   if (changedNow || ctx.hasStep('status')) {
     pendingCleanup = (
       await ctx.step('sbc-cleanup', async () => {
+        await deps.cleanups.request('sbc', id, ctx.eventId);
         await deps.audit.record({
           actor: ctx.actor,
           action: 'sbc.cleanup_pending',

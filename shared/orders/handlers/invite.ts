@@ -46,7 +46,7 @@ export async function inviteStep(
     return { invitationId: invitation.id, sentTo: invitation.sentTo, expiresAt: invitation.expiresAt };
   });
   const callback = await ctx.step('notify:customer.invited', async () => {
-    const queued = await deps.callbacks.notifyOrderingSystem(
+    const queued = await deps.outbox.notify(
       'customer.invited',
       {
         customerId: customer.id,

@@ -5,7 +5,7 @@ import { driveSignIn } from '../../../dev/m365/driver';
 import { defaultClientSecret, seedIds } from '../../../dev/m365/seed';
 import { refreshTokenSecretName } from '../../../shared/onboarding/consent-secret';
 import { TENANT_PARTITION } from '../../../shared/onboarding/repositories';
-import { callbackIdFor } from '../../../shared/orders/callbacks';
+import { callbackIdFor } from '../../../shared/outbox';
 import { Browser, invitedCustomer, signIn, startWorld, type Page, type World } from './world';
 
 /**
@@ -90,7 +90,7 @@ describe('a Global Administrator consents', () => {
   });
 
   it('queues a signed customer.consented callback for the ordering system', async () => {
-    const callback = await world.services.orders.callbacks.get(
+    const callback = await world.services.outbox.get(
       callbackIdFor(`${customer.invitationId}:customer.consented`),
     );
     expect(callback).toMatchObject({

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../shared/config';
 import { DependencyError } from '../../../shared/errors';
-import { createOrderCallbacks } from '../../../shared/orders/callbacks';
-import { silentLog } from '../../../shared/orders/log';
-import { createOrderSweep } from '../../../shared/orders/sweep';
+import { silentLog } from '../../../shared/log';
 import { verifySignature } from '../../../shared/orders/signature';
 import { createServices, type Services } from '../../../shared/services';
 import { waitFor } from '../../helpers/wait';
@@ -35,7 +33,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const callback = (id: string) => services.orders.callbacks.get(id);
+const callback = (id: string) => services.outbox.get(id);
 const deliveriesOf = (id: string) => receiver.received.filter((r) => r.body.id === id);
 const verifiesWith = (raw: string, signature: string, secret: string) =>
   verifySignature(signature, Buffer.from(raw), [secret], {
@@ -47,7 +45,7 @@ describe('status callbacks', () => {
   it('signs each delivery with the current and the previous secret, and retries until it is taken', async () => {
     receiver.failNext(2);
     const customerId = unique('cons');
-    const queued = await services.orders.callbacks.notifyOrderingSystem(
+    const queued = await services.outbox.notify(
       'customer.consented',
       { customerId, tenantId: '3f1a6b0e-8c55-4a8e-9d43-2a9c3e6f7b10' },
       { key: `${customerId}:consented`, customerId },
@@ -66,7 +64,7 @@ describe('status callbacks', () => {
       expect(verifiesWith(c.raw, c.signature, t.previousSecret)).toBe(true);
     }
     // The same key again is the same callback: nothing new is sent.
-    const again = await services.orders.callbacks.notifyOrderingSystem(
+    const again = await services.outbox.notify(
       'customer.consented',
       {},
       {
@@ -81,7 +79,7 @@ describe('status callbacks', () => {
   it('gives up after the configured attempts and records it', async () => {
     receiver.failNext(1000, 500);
     const customerId = unique('gone');
-    const queued = await services.orders.callbacks.notifyOrderingSystem(
+    const queued = await services.outbox.notify(
       'customer.invited',
       { customerId },
       {
@@ -103,28 +101,17 @@ describe('status callbacks', () => {
   });
 
   it('delivers a callback whose queue message was never sent, once the sweep finds it', async () => {
-    const offline = createOrderCallbacks({
-      repos: services.orders.repos,
+    const offline = createServices(services.config, {
       queues: {
         send: async () => {
           throw new DependencyError('storage', 'down');
         },
       },
-      secrets: services.orders.secrets,
-      audit: services.audit,
-      url: receiver.url,
-      maxAttempts: 3,
-      retryBaseSeconds: 1,
-      now: () => new Date(),
     });
-    const queued = await offline.notifyOrderingSystem('customer.invited', { customerId: 'x' });
+    const queued = await offline.outbox.notify('customer.invited', { customerId: 'x' });
     expect((await callback(queued!.id))?.status).toBe('pending');
-    const sweep = createOrderSweep({
-      repos: services.orders.repos,
-      queues: services.queues,
-      now: () => new Date(Date.now() + 5 * 60_000),
-    });
-    expect((await sweep.run(silentLog)).callbacks).toBeGreaterThanOrEqual(1);
+    const later = createServices(services.config, { now: () => new Date(Date.now() + 5 * 60_000) });
+    expect((await later.jobs.due.sweep(silentLog)).requeued['outbox.callback']).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await callback(queued!.id))?.status === 'delivered', 15_000);
     expect(deliveriesOf(queued!.id)).toHaveLength(1);
   });
@@ -132,7 +119,7 @@ describe('status callbacks', () => {
   it('sends nothing when no callback URL is configured', async () => {
     const { ORDERS_CALLBACK_URL: _omit, ...settings } = t.settings;
     const quiet = createServices(loadConfig(settings));
-    expect(quiet.orders.callbacks.enabled).toBe(false);
-    expect(await quiet.orders.callbacks.notifyOrderingSystem('customer.invited', {})).toBeUndefined();
+    expect(quiet.outbox.enabled).toBe(false);
+    expect(await quiet.outbox.notify('customer.invited', {})).toBeUndefined();
   });
 });

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../shared/config';
 import { DependencyError } from '../../../shared/errors';
 import { createOrderIntake } from '../../../shared/orders/intake';
-import { silentLog } from '../../../shared/orders/log';
+import { createJobs } from '../../../shared/jobs';
+import { silentLog } from '../../../shared/log';
 import { partitionOf } from '../../../shared/orders/repositories';
 import { createOrdersService } from '../../../shared/orders/service';
-import { createOrderSweep } from '../../../shared/orders/sweep';
 import { createServices, type Services } from '../../../shared/services';
 import type { QueueSender } from '../../../shared/storage/queue-sender';
 import { waitFor } from '../../helpers/wait';
@@ -74,18 +74,10 @@ describe('orders: lossless', () => {
     expect((await row(event.id))?.status).toBe('received');
 
     // A sweep before the grace period leaves it alone; one after it queues it.
-    const sweepNow = createOrderSweep({
-      repos: services.orders.repos,
-      queues: services.queues,
-      now: () => new Date(),
-    });
-    expect((await sweepNow.run(silentLog)).events).toBe(0);
-    const sweepLater = createOrderSweep({
-      repos: services.orders.repos,
-      queues: services.queues,
-      now: inMinutes(2),
-    });
-    expect((await sweepLater.run(silentLog)).events).toBeGreaterThanOrEqual(1);
+    const sweepNow = createServices(services.config).jobs.due;
+    expect((await sweepNow.sweep(silentLog)).requeued['orders.event'] ?? 0).toBe(0);
+    const sweepLater = createServices(services.config, { now: inMinutes(2) }).jobs.due;
+    expect((await sweepLater.sweep(silentLog)).requeued['orders.event']).toBeGreaterThanOrEqual(1);
 
     expect((await settled(event.id)).status).toBe('succeeded');
     expect(await services.customers.get(event.data.customerId)).toMatchObject({ consentState: 'invited' });
@@ -115,10 +107,18 @@ describe('orders: lossless', () => {
       storage: services.storage,
       queues: brokenQueue,
       audit: services.audit,
-      vault: services.secrets,
+      jobs: createJobs({
+        storage: services.storage,
+        queues: brokenQueue,
+        audit: services.audit,
+        now: services.now,
+      }),
+      outbox: services.outbox,
+      webhookSecrets: services.orders.secrets,
       customers: services.customers,
       invitations: { ...services.invitations, send: () => new Promise(() => undefined) },
       onboarding: services.onboarding,
+      now: services.now,
     });
     void dying.processor.process(event.id, silentLog);
     const halfDone = await waitFor(async () => {
@@ -126,16 +126,12 @@ describe('orders: lossless', () => {
       return r?.steps.customer && r.status === 'processing' ? r : undefined;
     });
     expect(halfDone.steps.invitation).toBeUndefined();
-    const lease = await services.orders.repos.customerStates.get('customer', event.data.customerId);
-    expect(lease?.value.leaseOwner).toBeDefined();
+    const leases = await services.jobs.leases.held('orders.customer');
+    expect(leases.map((l) => l.key)).toContain(event.data.customerId.toLowerCase());
 
     // The sweep finds it past due and queues it; the host's worker waits out the dead worker's lease, then finishes.
-    const sweep = createOrderSweep({
-      repos: services.orders.repos,
-      queues: services.queues,
-      now: inMinutes(2),
-    });
-    expect((await sweep.run(silentLog)).events).toBeGreaterThanOrEqual(1);
+    const sweep = createServices(services.config, { now: inMinutes(2) }).jobs.due;
+    expect((await sweep.sweep(silentLog)).requeued['orders.event']).toBeGreaterThanOrEqual(1);
     const done = await waitFor(async () => {
       const r = await row(event.id);
       return r?.status === 'succeeded' ? r : undefined;
@@ -185,17 +181,7 @@ describe('orders: lossless', () => {
     });
     expect(waiting.errors?.[0]?.code).toBe('customer_not_found');
     // A day later (the default limit), it is reported, not dropped.
-    const later = createOrdersService({
-      config: services.config.orders,
-      storage: services.storage,
-      queues: services.queues,
-      audit: services.audit,
-      vault: services.secrets,
-      customers: services.customers,
-      invitations: services.invitations,
-      onboarding: services.onboarding,
-      now: inMinutes(24 * 60 + 1),
-    });
+    const later = createServices(services.config, { now: inMinutes(24 * 60 + 1) }).orders;
     expect(await later.processor.process(event.id, silentLog)).toBe('failed');
     const failed = await row(event.id);
     expect(failed?.status).toBe('failed');

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffSeconds } from '../../../../shared/orders/backoff';
 import { canonicalJson, contentHash } from '../../../../shared/orders/canonical-json';
-import { isSuperseded } from '../../../../shared/orders/customer-lease';
+import { isSuperseded } from '../../../../shared/orders/watermarks';
 import { BODY_CHUNK_CHARS, type OrderEvent } from '../../../../shared/orders/model';
 import { bodyChunks, bodyOf } from '../../../../shared/orders/repositories';
 
@@ -37,17 +36,6 @@ describe('ordering watermark', () => {
     expect(isSuperseded(state, { group: 'status', at: '2026-01-01T11:30:00+02:00', eventId: 'e1' })).toBe(
       true,
     );
-  });
-});
-
-describe('back-off', () => {
-  it('doubles from the base, with jitter, up to the cap', () => {
-    const mid = () => 0.5;
-    expect([1, 2, 3, 4].map((n) => backoffSeconds(n, 10, { random: mid }))).toEqual([10, 20, 40, 80]);
-    expect(backoffSeconds(40, 10, { random: mid })).toBe(3600);
-    expect(backoffSeconds(1, 10, { random: () => 0 })).toBe(8);
-    expect(backoffSeconds(1, 10, { random: () => 0.9999 })).toBe(12);
-    expect(backoffSeconds(1, 1, { random: () => 0 })).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
-import { handled, json } from '../shared/http/responses';
-import { openApiDocument } from '../shared/openapi/document';
-import { services } from '../shared/services';
-import { http } from '../shared/triggers';
+import { handled, json } from '../../shared/http/responses';
+import { openApiDocument } from '../../shared/openapi/document';
+import { services } from '../../shared/services';
+import { http } from '../../shared/triggers';
 
 /** The OpenAPI 3.1 document of the webhook, the admin API and the public pages. */
 export const openApi = http({

@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+
+/** The callbacks the ordering system can receive, with what each means (documented in docs/orders-webhook.md). */
+export const callbackTypes = {
+  'customer.invited': "An invitation e-mail went to the customer's admin.",
+  'customer.consented': "The customer's admin signed in and granted consent; service can start.",
+  'order.failed': 'An order event could not be applied; `errors` says why.',
+} as const;
+
+/** The same key always names the same callback, so a caller that runs twice queues it once. */
+export function callbackIdFor(key: string): string {
+  return `cb_${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+/** Callbacks are spread over 256 partitions by a hash of their id; a point read needs only the id. */
+export function partitionOf(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 2);
+}
