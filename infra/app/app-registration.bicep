@@ -51,7 +51,7 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
       // Permission ids are looked up by name in the tenant's Microsoft Graph service principal.
       resourceAccess: [
         for permission in delegatedPermissions: {
-          id: filter(graph.oauth2PermissionScopes, scope => scope.value == permission)[0].id
+          id: filter(graph.oauth2PermissionScopes, s => s.value == permission)[0].id
           type: 'Scope'
         }
       ]

@@ -65,8 +65,6 @@ var appSettings = {
   PROVIDER_NOTIFY_ADDRESS: providerNotifyAddress
 }
 
-var siteAppSettings = [for setting in items(appSettings): { name: setting.key, value: setting.value }]
-
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -108,10 +106,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      appSettings: siteAppSettings
     }
   }
+}
+
+// The settings as one object (as the azd templates' site module does): a for-loop over them could
+// not be used, since some values are only known while deploying. This replaces all settings.
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: appSettings
 }
 
 output name string = functionApp.name

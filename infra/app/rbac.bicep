@@ -99,7 +99,8 @@ resource telemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource emailSenderRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'switchboard-email-sender')
   properties: {
-    roleName: 'Switchboard Email Sender (${resourceGroup().name})'
+    // Role names are unique in the tenant: one per resource group.
+    roleName: 'Switchboard Email Sender (${uniqueString(resourceGroup().id)})'
     description: 'Send e-mail through Azure Communication Services with Microsoft Entra ID, nothing else.'
     type: 'CustomRole'
     assignableScopes: [resourceGroup().id]

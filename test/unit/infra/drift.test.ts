@@ -326,7 +326,7 @@ describe('alerts', () => {
 describe('the reader', () => {
   it('refuses to guess when the settings take a shape it cannot follow', () => {
     const infra = edit(FUNCTION_APP, (t) =>
-      t.replace('appSettings: siteAppSettings', 'appSettings: union(siteAppSettings, [])'),
+      t.replace('properties: appSettings', 'properties: union(appSettings, {})'),
     );
     expect(() => appSettings(infra)).toThrow(/cannot see the app settings/);
   });

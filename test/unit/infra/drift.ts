@@ -169,17 +169,26 @@ function unwrapBody(v: Value): Value {
 
 // --- The app settings ---------------------------------------------------------------------------
 
-/** The function app's settings as the Bicep declares them: name → value. */
+/**
+ * The function app's settings as the Bicep declares them: name → value. They are the properties
+ * of its `Microsoft.Web/sites/config` resource named `appsettings` (or, failing that, its
+ * `siteConfig.appSettings` list of `{ name, value }`), followed through `var`s.
+ */
 export function appSettings(infra: Infra): Map<string, Value> {
   const site = infra.single('Microsoft.Web/sites');
-  let v = at(site.body, 'properties.siteConfig.appSettings');
+  const config = infra
+    .resources('Microsoft.Web/sites/config')
+    .find(
+      (r) =>
+        at(r.body, 'name')?.kind === 'string' &&
+        (at(r.body, 'name') as { value: string }).value === 'appsettings',
+    );
+  const file = config?.file ?? site.file;
+  let v = config ? at(config.body, 'properties') : at(site.body, 'properties.siteConfig.appSettings');
   const seen = new Map<string, Value>();
-  // `appSettings: siteAppSettings` → `var siteAppSettings = [for s in items(appSettings): …]` → object.
   for (let hops = 0; hops < 5 && v; hops++) {
     if (isIdentifier(v)) {
-      v = declared(site.file, 'var', v.text)?.value;
-    } else if (v.kind === 'for' && v.source.kind === 'expr' && /^items\(\w+\)$/.test(v.source.text)) {
-      v = declared(site.file, 'var', v.source.text.slice(6, -1))?.value;
+      v = declared(file, 'var', v.text)?.value;
     } else if (v.kind === 'object') {
       for (const p of v.properties) seen.set(p.key, p.value);
       return seen;
@@ -187,14 +196,14 @@ export function appSettings(infra: Infra): Map<string, Value> {
       for (const item of v.items) {
         const name = property(item, 'name')?.value;
         if (name?.kind !== 'string')
-          throw new Error(`${site.file.path}:${item.line}: an app setting without a literal name`);
+          throw new Error(`${file.path}:${item.line}: an app setting without a literal name`);
         seen.set(name.value, property(item, 'value')?.value ?? item);
       }
       return seen;
     } else break;
   }
   throw new Error(
-    `${site.file.path}: the drift reader cannot see the app settings; keep them an object literal (var appSettings = {…})`,
+    `${file.path}: the drift reader cannot see the app settings; keep them an object literal (var appSettings = {…})`,
   );
 }
 
