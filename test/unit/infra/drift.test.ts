@@ -5,6 +5,7 @@ import { sampleAzureSettings } from '../../../dev/sample-settings';
 import { triggers } from '../../../functions';
 import { ConfigError, loadConfig } from '../../../shared/config';
 import { consentScopes, GRAPH_RESOURCE } from '../../../shared/identity/scopes';
+import { at } from './bicep';
 import {
   appSettings,
   checkAppRegistration,
@@ -320,6 +321,23 @@ describe('alerts', () => {
       expect(docs).toContain(`\`${event}\``);
     }
     expect(alerts).toMatch(/MaxDequeueCount/);
+  });
+});
+
+describe('the runtime', () => {
+  it('runs Node 22 on Flex Consumption, the major the bundle targets and package.json allows', () => {
+    const site = new Infra(sources).single('Microsoft.Web/sites');
+    const runtime = at(site.body, 'properties.functionAppConfig.runtime');
+    const name = at(runtime, 'name');
+    const version = at(runtime, 'version');
+    expect(name).toMatchObject({ kind: 'string', value: 'node' });
+    expect(version).toMatchObject({ kind: 'string', value: '22' });
+    const build = readFileSync(path.join(root, 'scripts', 'build.ts'), 'utf8');
+    expect(build).toContain("target: 'node22'");
+    const engines = (
+      JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }
+    ).engines.node;
+    expect(engines).toMatch(/>=22/);
   });
 });
 
