@@ -1,200 +1,268 @@
-// Switchboard on Azure: a Flex Consumption function app with a user-assigned managed identity that
-// reaches Storage (tables, queues, deployment blobs), Key Vault and Communication Services by role,
-// never by key. Deploy with `azd up` (azure.yaml at the root) or `az deployment group create`.
-targetScope = 'resourceGroup'
+// Switchboard on Azure, one `azd up`: a Flex Consumption function app (Node 22) acting as one
+// user-assigned managed identity that reaches Storage, Key Vault, Communication Services Email and
+// Application Insights by role, never by key; a virtual network whose NAT gateway gives every
+// outbound call one static public IP for the SBCs to allow-list; optionally private endpoints for
+// Storage and Key Vault; alerts; and the customer-facing app registration. docs/deploy.md is the
+// operator's guide; test/unit/infra keeps these files and the app in step.
+//
+// Layout (after the Azure Functions azd templates): core/ holds generic building blocks,
+// app/ what is specific to Switchboard.
+targetScope = 'subscription'
 
-@description('Short name used to derive resource names.')
-@minLength(3)
-@maxLength(12)
-param name string = 'switchboard'
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; resource names derive from it.')
+param environmentName string
 
-param location string = resourceGroup().location
+@minLength(1)
+@description('Region of everything regional. Flex Consumption must be offered there.')
+@metadata({ azd: { type: 'location' } })
+param location string
 
-@description('Client id of the multi-tenant app registration customers consent to (see docs/app-registration.md).')
-param appClientId string
+@description('Resource group to create or reuse; empty = rg-<environment name>.')
+param resourceGroupName string = ''
 
-@description('Public address of the customer pages, e.g. https://onboard.provider.example (the app URL if no custom domain).')
+@description('Public address of the customer pages, e.g. https://onboard.provider.example; empty = the function app\'s own address.')
 param publicBaseUrl string = ''
 
-@description('Provider name shown to customers in e-mails and pages.')
+@description('Provider name shown to customers in e-mails, pages and on the consent screen.')
 param providerName string = 'Switchboard'
 
 @description('Where consent notifications go (optional).')
 param providerNotifyAddress string = ''
 
-@description('Verified sender domain of Communication Services Email, e.g. a custom domain or the Azure managed one.')
-param emailSenderAddress string
+@description('Declare the app registration with the Microsoft Graph Bicep extension (needs an Entra role that creates applications). Off: register it by hand (docs/app-registration.md) and give appClientId.')
+param createAppRegistration bool = true
 
-var token = toLower(uniqueString(subscription().id, resourceGroup().id, name))
-var storageName = take('st${name}${token}', 24)
-var deploymentContainer = 'app-package'
+@description('Client id of an existing app registration; used only when createAppRegistration is off.')
+param appClientId string = ''
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-${name}-${token}'
+@description('Communication Services data location (a geography): Europe, United States, UK, …')
+param emailDataLocation string = 'Europe'
+
+@description('The provider\'s own mail domain (optional); until it is verified, mail goes from the Azure-managed domain.')
+param emailCustomDomain string = ''
+
+@description('Send from emailCustomDomain; turn on once its DNS records are verified.')
+param emailUseCustomDomain bool = false
+
+@description('Local part of the sender address.')
+param emailSenderUsername string = 'DoNotReply'
+
+@description('Memory of each instance in MB (512, 2048 or 4096).')
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to (40 to 1000).')
+param maximumInstanceCount int = 100
+
+@description('Reach Storage and Key Vault only over private endpoints in the virtual network.')
+param privateEndpoints bool = false
+
+@description('With privateEndpoints: public CIDR ranges from which operators may still manage Key Vault secrets.')
+param operatorIpRanges array = []
+
+@description('Who is e-mailed when an alert fires (optional).')
+param alertEmailAddress string = ''
+
+var tags = { 'azd-env-name': environmentName }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var functionAppName = 'func-switchboard-${token}'
+var baseUrl = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
+var redirectUri = '${baseUrl}/authenticate/OAuth2Callback'
+
+// Every queue a trigger listens on (functions/index.ts, unprefixed: STORAGE_NAME_PREFIX is empty
+// in Azure) and the <name>-poison queue the host moves failures to. test/unit/infra fails when a
+// trigger's queue is missing here.
+var queueNames = [
+  'orders'
+  'orders-poison'
+  'order-callbacks'
+  'order-callbacks-poison'
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
   location: location
+  tags: tags
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: storageName
-  location: location
-  kind: 'StorageV2'
-  sku: { name: 'Standard_LRS' }
-  properties: {
-    allowSharedKeyAccess: false
-    allowBlobPublicAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-  }
-  resource blobs 'blobServices' = {
-    name: 'default'
-    resource container 'containers' = {
-      name: deploymentContainer
-    }
-  }
-}
-
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: take('kv-${name}-${token}', 24)
-  location: location
-  properties: {
-    tenantId: tenant().tenantId
-    sku: { family: 'A', name: 'standard' }
-    enableRbacAuthorization: true
-    enableSoftDelete: true
-    softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
-  }
-}
-
-resource communication 'Microsoft.Communication/communicationServices@2023-04-01' = {
-  name: 'acs-${name}-${token}'
-  location: 'global'
-  properties: { dataLocation: 'Europe' }
-}
-
-resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: 'log-${name}-${token}'
-  location: location
-  properties: { sku: { name: 'PerGB2018' }, retentionInDays: 30 }
-}
-
-resource insights 'Microsoft.Insights/components@2020-02-02' = {
-  name: 'appi-${name}-${token}'
-  location: location
-  kind: 'web'
-  properties: { Application_Type: 'web', WorkspaceResourceId: logs.id, DisableLocalAuth: true }
-}
-
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  name: 'plan-${name}-${token}'
-  location: location
-  kind: 'functionapp'
-  sku: { tier: 'FlexConsumption', name: 'FC1' }
-  properties: { reserved: true }
-}
-
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  name: 'func-${name}-${token}'
-  location: location
-  kind: 'functionapp,linux'
-  tags: { 'azd-service-name': 'app' }
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: { '${identity.id}': {} }
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    functionAppConfig: {
-      deployment: {
-        storage: {
-          type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
-          authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identity.id }
-        }
-      }
-      scaleAndConcurrency: { maximumInstanceCount: 100, instanceMemoryMB: 2048 }
-      runtime: { name: 'node', version: '20' }
-    }
-    siteConfig: {
-      minTlsVersion: '1.2'
-      appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
-        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
-        { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
-        { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
-        { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
-        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
-        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
-        { name: 'MANAGED_IDENTITY_CLIENT_ID', value: identity.properties.clientId }
-        { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
-        { name: 'EMAIL_ENDPOINT', value: 'https://${communication.properties.hostName}' }
-        { name: 'EMAIL_SENDER_ADDRESS', value: emailSenderAddress }
-        { name: 'APP_CLIENT_ID', value: appClientId }
-        { name: 'APP_CREDENTIAL', value: 'managed-identity' }
-        { name: 'PUBLIC_BASE_URL', value: empty(publicBaseUrl) ? 'https://func-${name}-${token}.azurewebsites.net' : publicBaseUrl }
-        { name: 'PROVIDER_NAME', value: providerName }
-        { name: 'PROVIDER_NOTIFY_ADDRESS', value: providerNotifyAddress }
-      ]
-    }
+module identity 'core/security/user-assigned-identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-switchboard-${token}'
+    location: location
+    tags: tags
   }
 }
 
-// Built-in role definition ids (Azure RBAC).
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
-  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+module monitoring 'core/monitor/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-switchboard-${token}'
+    applicationInsightsName: 'appi-switchboard-${token}'
+    location: location
+    tags: tags
+  }
 }
 
-resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in [roles.storageBlobDataOwner, roles.storageTableDataContributor, roles.storageQueueDataContributor]: {
-    name: guid(storage.id, identity.id, role)
-    scope: storage
-    properties: {
-      principalId: identity.properties.principalId
-      principalType: 'ServicePrincipal'
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+module network 'core/network/vnet-nat.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    vnetName: 'vnet-switchboard-${token}'
+    natGatewayName: 'ng-switchboard-${token}'
+    publicIpName: 'pip-switchboard-outbound-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'core/storage/storage-account.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${token}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package'
+    queueNames: queueNames
+    privateOnly: privateEndpoints
+  }
+}
+
+module vault 'core/security/key-vault.bicep' = {
+  name: 'vault'
+  scope: rg
+  params: {
+    name: 'kv-sw-${token}'
+    location: location
+    tags: tags
+    privateOnly: privateEndpoints
+    operatorIpRanges: operatorIpRanges
+  }
+}
+
+module email 'core/communication/email.bicep' = {
+  name: 'email'
+  scope: rg
+  params: {
+    communicationServiceName: 'acs-switchboard-${token}'
+    emailServiceName: 'ecs-switchboard-${token}'
+    tags: tags
+    dataLocation: emailDataLocation
+    senderUsername: emailSenderUsername
+    senderDisplayName: providerName
+    customDomainName: emailCustomDomain
+    useCustomDomain: emailUseCustomDomain
+  }
+}
+
+// Storage (blob, queue, table) and Key Vault over private endpoints, each with its privatelink DNS
+// zone linked to the virtual network. Key Vault's zone name is the public cloud's.
+var privateTargets = [
+  { name: 'blob', groupId: 'blob', zone: 'privatelink.blob.${environment().suffixes.storage}', vault: false }
+  { name: 'queue', groupId: 'queue', zone: 'privatelink.queue.${environment().suffixes.storage}', vault: false }
+  { name: 'table', groupId: 'table', zone: 'privatelink.table.${environment().suffixes.storage}', vault: false }
+  { name: 'vault', groupId: 'vault', zone: 'privatelink.vaultcore.azure.net', vault: true }
+]
+
+module privateEndpointsOf 'core/network/private-endpoint.bicep' = [
+  for target in privateTargets: if (privateEndpoints) {
+    name: 'pe-${target.name}'
+    scope: rg
+    params: {
+      name: 'pe-switchboard-${target.name}-${token}'
+      location: location
+      tags: tags
+      subnetId: network.outputs.privateEndpointSubnetId
+      vnetId: network.outputs.vnetId
+      targetId: target.vault ? vault.outputs.id : storage.outputs.id
+      groupId: target.groupId
+      dnsZoneName: target.zone
     }
   }
 ]
 
-// Secrets Officer: the app writes customers' refresh tokens, not only reads them.
-resource vaultRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identity.id, roles.keyVaultSecretsOfficer)
-  scope: vault
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+module appRegistration 'app/app-registration.bicep' = if (createAppRegistration) {
+  name: 'app-registration'
+  scope: rg
+  params: {
+    uniqueName: 'switchboard-${environmentName}-${token}'
+    displayName: providerName
+    redirectUri: redirectUri
+    managedIdentityPrincipalId: identity.outputs.principalId
   }
 }
 
-// Communication Services has no data-plane role for e-mail yet; sending with Entra ID needs Contributor on the resource.
-resource emailRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(communication.id, identity.id, roles.contributor)
-  scope: communication
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.contributor)
+var clientId = createAppRegistration ? appRegistration.outputs.clientId : appClientId
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-switchboard-${token}'
+    location: location
+    tags: tags
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    appSubnetId: network.outputs.appSubnetId
+    keyVaultUrl: vault.outputs.uri
+    emailEndpoint: email.outputs.endpoint
+    emailSenderAddress: email.outputs.senderAddress
+    appClientId: clientId
+    publicBaseUrl: baseUrl
+    providerName: providerName
+    providerNotifyAddress: providerNotifyAddress
   }
 }
 
-resource insightsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
-  scope: insights
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: vault.outputs.name
+    communicationServiceName: email.outputs.communicationServiceName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 
-output functionAppName string = functionApp.name
-output functionAppUrl string = 'https://${functionApp.properties.defaultHostName}'
-output keyVaultUrl string = vault.properties.vaultUri
-output managedIdentityClientId string = identity.properties.clientId
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+    namePrefix: 'switchboard-${token}'
+    alertEmailAddress: alertEmailAddress
+  }
+}
+
+// azd keeps these in the environment (.azure/<env>/.env); none is a key or a secret.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output PUBLIC_BASE_URL string = baseUrl
+output OAUTH_REDIRECT_URI string = redirectUri
+output APP_CLIENT_ID string = clientId
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output KEY_VAULT_NAME string = vault.outputs.name
+output KEY_VAULT_URL string = vault.outputs.uri
+output EMAIL_SENDER_ADDRESS string = email.outputs.senderAddress
+output EMAIL_CUSTOM_DOMAIN_DNS_RECORDS object = email.outputs.customDomainVerificationRecords
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+// The one address every outbound call comes from: the SBCs and firewalls allow-list it.
+output OUTBOUND_IP_ADDRESS string = network.outputs.outboundIpAddress

@@ -5,6 +5,10 @@ import { build, type Metafile } from 'esbuild';
  * Bundles the function app into one file for deployment: a smaller package and a faster cold start
  * than shipping node_modules (see `npm run bench`). Only `@azure/functions-core` stays external:
  * the Node worker provides it.
+ *
+ * The target is Azure's runtime, Node 22 (infra/app/function-app.bicep). The same bundle still
+ * loads on Node 20, which local runs and tests use: the sources only use syntax both support, so
+ * the target changes nothing esbuild would have to lower (test/integration/scripts loads it).
  */
 export async function bundle(outfile: string, options: { sourcemap?: boolean } = {}): Promise<Metafile> {
   const result = await build({
@@ -12,7 +16,7 @@ export async function bundle(outfile: string, options: { sourcemap?: boolean } =
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'cjs',
     minify: true,
     sourcemap: options.sourcemap ? 'linked' : false,
