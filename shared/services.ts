@@ -20,7 +20,7 @@ import { createOutbox, createOutboxRepositories, type Outbox } from './outbox';
 import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
-import { createStorageClients, type StorageClients } from './storage/clients';
+import { createStorageClients, type StorageClients, type TableRequestObserver } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
 
 /**
@@ -55,11 +55,18 @@ export interface Services {
 
 export function createServices(
   config: Config,
-  overrides: { credential?: TokenCredential; now?: Clock; queues?: QueueSender } = {},
+  overrides: {
+    credential?: TokenCredential;
+    now?: Clock;
+    queues?: QueueSender;
+    observeTables?: TableRequestObserver;
+  } = {},
 ): Services {
   const now = overrides.now ?? systemClock;
   const credential = overrides.credential ?? createAzureCredential(config.managedIdentityClientId);
-  const storage = createStorageClients(config.storage, credential);
+  const storage = createStorageClients(config.storage, credential, {
+    ...(overrides.observeTables ? { observeTables: overrides.observeTables } : {}),
+  });
   const secrets = createSecretStore(config.keyVault, credential);
   const mailer = createMailer(config.email, { credential, secrets });
   const timeoutMs = config.health.timeoutMs;
@@ -85,7 +92,7 @@ export function createServices(
   });
   const audit = createAuditLog(storage);
   const queues = overrides.queues ?? createQueueSender(storage);
-  const jobs = createJobs({ storage, queues, audit, now });
+  const jobs = createJobs({ storage, queues, audit, now, pausedRetrySeconds: config.jobs.pausedRetrySeconds });
   const webhookSecrets = createWebhookSecrets({
     secrets,
     names: config.orders.webhookSecretNames,

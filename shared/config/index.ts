@@ -96,6 +96,8 @@ const schema = z.object({
   ORDERS_MAX_WAIT_HOURS: positiveInt.max(24 * 6).default(24),
   /** How long one worker holds a customer's orders before another may take over (a crashed worker's lease). */
   ORDERS_LEASE_SECONDS: positiveInt.min(10).max(3600).default(300),
+  /** While background work is paused, how long a worker's message waits before it looks at the switch again. */
+  JOBS_PAUSED_RETRY_SECONDS: positiveInt.max(300).default(30),
   /** How long finished order events are kept (then deleted by the sweep). */
   ORDERS_RETENTION_DAYS: positiveInt.max(3650).default(90),
   /** How long delivered or failed status callbacks are kept. */
@@ -157,6 +159,7 @@ export interface Config {
     callbackRetentionDays: number;
   };
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
+  jobs: { pausedRetrySeconds: number };
 }
 
 /** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
@@ -229,5 +232,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       callbackRetentionDays: s.CALLBACKS_RETENTION_DAYS,
     },
     consent: { adminRoleIds: s.CONSENT_ADMIN_ROLE_IDS, prompt: s.CONSENT_PROMPT },
+    jobs: { pausedRetrySeconds: s.JOBS_PAUSED_RETRY_SECONDS },
   };
 }

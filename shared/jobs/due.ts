@@ -39,6 +39,8 @@ export interface SweepResult {
 /** On a fresh deployment the sweep starts this far back (nothing is due earlier than its first write). */
 const FIRST_LOOK_BACK_HOURS = 24;
 const DEFAULT_MAX_PER_RUN = 500;
+/** A failed entry's next look. */
+const RETRY_FAILED_MS = 5 * 60_000;
 
 export function createDueIndex(deps: { repos: JobRepositories; now: Clock }): DueIndex {
   const { due, sweepCursor } = deps.repos;
@@ -53,17 +55,19 @@ export function createDueIndex(deps: { repos: JobRepositories; now: Clock }): Du
     await sweepCursor.upsert({ name: 'sweep', bucket, updatedAt: deps.now().toISOString() });
   };
 
+  const mark: DueIndex['mark'] = async (kind, keys, dueAt) => {
+    const entry: DueEntry = {
+      bucket: dueBucket(dueAt),
+      dueAt,
+      kind,
+      itemPartition: keys.partitionKey,
+      itemRow: keys.rowKey,
+    };
+    await due.upsert(entry);
+  };
+
   return {
-    async mark(kind, keys, dueAt) {
-      const entry: DueEntry = {
-        bucket: dueBucket(dueAt),
-        dueAt,
-        kind,
-        itemPartition: keys.partitionKey,
-        itemRow: keys.rowKey,
-      };
-      await due.upsert(entry);
-    },
+    mark,
 
     on(kind, handler) {
       handlers.set(kind, handler);
@@ -84,23 +88,30 @@ export function createDueIndex(deps: { repos: JobRepositories; now: Clock }): Du
           result.examined++;
           const entry = row.value;
           const handler = handlers.get(entry.kind);
-          if (!handler) {
-            // A kind this version does not know (an older or newer deployment's): left for it.
-            clean = false;
-            continue;
+          const item = { partitionKey: entry.itemPartition, rowKey: entry.itemRow };
+          try {
+            if (!handler) {
+              // A kind this version does not know (a retired one, or a newer deployment's): left alone,
+              // without holding the cursor back.
+              log.warn('due_entry_unknown_kind', { kind: entry.kind });
+              continue;
+            }
+            const outcome = await handler({ ...item, dueAt: entry.dueAt }, log);
+            if (outcome === 'requeued') result.requeued[entry.kind] = (result.requeued[entry.kind] ?? 0) + 1;
+          } catch (e) {
+            // Tried again in a few minutes, from a fresh entry, so one bad item cannot hold the cursor.
+            log.error('due_entry_failed', { kind: entry.kind, item: entry.itemRow, error: errorText(e) });
+            try {
+              await mark(entry.kind, item, new Date(now.getTime() + RETRY_FAILED_MS).toISOString());
+            } catch {
+              clean = false;
+              continue;
+            }
           }
           try {
-            const outcome = await handler(
-              { partitionKey: entry.itemPartition, rowKey: entry.itemRow, dueAt: entry.dueAt },
-              log,
-            );
-            if (outcome === 'requeued') result.requeued[entry.kind] = (result.requeued[entry.kind] ?? 0) + 1;
-            await due.delete(bucket, dueRowKey(entry), row.etag).catch((e: unknown) => {
-              if (!(e instanceof ConflictError)) throw e;
-            });
+            await due.delete(bucket, dueRowKey(entry), row.etag);
           } catch (e) {
-            clean = false;
-            log.error('due_entry_failed', { kind: entry.kind, item: entry.itemRow, error: errorText(e) });
+            if (!(e instanceof ConflictError)) clean = false;
           }
         }
         // A past hour with nothing left behind is never read again.

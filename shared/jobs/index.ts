@@ -32,6 +32,8 @@ export function createJobs(deps: {
   queues: QueueSender;
   audit: AuditLog;
   now: Clock;
+  /** While paused, how long a held message waits before it looks at the switch again. */
+  pausedRetrySeconds: number;
 }): Jobs {
   const repos = createJobRepositories(deps.storage);
   const leases = createLeases({ repos, now: deps.now });
@@ -46,6 +48,7 @@ export function createJobs(deps: {
       leases,
       audit: deps.audit,
       now: deps.now,
+      holdSeconds: deps.pausedRetrySeconds,
     }),
     mailbox: (definition) =>
       createMailbox(definition, { repos, leases, due, queues: deps.queues, now: deps.now }),

@@ -17,6 +17,8 @@ import { STATE_PARTITION, type JobRepositories } from './repositories';
  * that delay; the sweep makes good anything else.
  */
 export interface Maintenance {
+  /** While paused, how long a held message waits before it looks at the switch again. */
+  readonly holdSeconds: number;
   /** Whether workers and timers should hold off (read at most every few seconds per instance). */
   isPaused(): Promise<boolean>;
   pause(actor: string, reason?: string): Promise<MaintenanceState>;
@@ -33,6 +35,7 @@ export function createMaintenance(deps: {
   leases: Leases;
   audit: AuditLog;
   now: Clock;
+  holdSeconds: number;
 }): Maintenance {
   const repo = deps.repos.maintenance;
   const read = async () => (await repo.get(STATE_PARTITION, 'maintenance'))?.value;
@@ -72,6 +75,7 @@ export function createMaintenance(deps: {
   };
 
   return {
+    holdSeconds: deps.holdSeconds,
     isPaused: async () => (await state.get())?.paused === true,
     pause: (actor, reason) => set(true, actor, reason),
     resume: (actor) => set(false, actor),

@@ -22,9 +22,6 @@ export interface JobContext {
   dequeueCount: number;
 }
 
-/** How long a message waits before it looks at the switch again while work is paused. */
-export const PAUSED_REQUEUE_SECONDS = 30;
-
 export interface JobPlatform {
   maintenance: Maintenance;
   queues: QueueSender;
@@ -53,7 +50,7 @@ export function createJobTriggers(platform: () => JobPlatform) {
           }
           if (await maintenance.isPaused()) {
             // Held, not executed: the same message comes back after the delay and looks again.
-            await spec.message.send(queues, message, { delaySeconds: PAUSED_REQUEUE_SECONDS });
+            await spec.message.send(queues, message, { delaySeconds: maintenance.holdSeconds });
             log.info('job_held_paused', { dequeueCount });
             return;
           }

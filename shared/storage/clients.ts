@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import type { Config } from '../config';
 
@@ -17,11 +17,32 @@ export interface StorageClients {
   queueService(): QueueServiceClient;
 }
 
+/** Sees every Table Storage request (method and URL): what the benchmarks count and the tests inspect. */
+export type TableRequestObserver = (request: { method: string; url: string }) => void;
+
 export function createStorageClients(
   storage: Config['storage'],
   credential: TokenCredential,
+  options: { observeTables?: TableRequestObserver } = {},
 ): StorageClients {
   const prefix = storage.namePrefix;
+  const observe = options.observeTables;
+  const tableOptions: TableServiceClientOptions = observe
+    ? {
+        additionalPolicies: [
+          {
+            position: 'perCall',
+            policy: {
+              name: 'observeTables',
+              sendRequest: (request, next) => {
+                observe({ method: request.method, url: request.url });
+                return next(request);
+              },
+            },
+          },
+        ],
+      }
+    : {};
   const tableName = (name: string) => `${prefix}${name}`;
   const queueName = (name: string) => `${prefix}${name}`;
   return {
@@ -29,8 +50,8 @@ export function createStorageClients(
     queueName,
     table: (name) =>
       storage.kind === 'connectionString'
-        ? TableClient.fromConnectionString(storage.connectionString, tableName(name))
-        : new TableClient(storage.tableUrl, tableName(name), credential),
+        ? TableClient.fromConnectionString(storage.connectionString, tableName(name), tableOptions)
+        : new TableClient(storage.tableUrl, tableName(name), credential, tableOptions),
     tableService: () =>
       storage.kind === 'connectionString'
         ? TableServiceClient.fromConnectionString(storage.connectionString)

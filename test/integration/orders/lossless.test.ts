@@ -112,6 +112,7 @@ describe('orders: lossless', () => {
         queues: brokenQueue,
         audit: services.audit,
         now: services.now,
+        pausedRetrySeconds: 30,
       }),
       outbox: services.outbox,
       webhookSecrets: services.orders.secrets,
@@ -188,5 +189,30 @@ describe('orders: lossless', () => {
     expect(failed?.errors?.[0]?.message).toMatch(/does not exist yet.*Gave up after 24 hours/);
     const audit = await services.audit.list({ customerId: customerId.toLowerCase() });
     expect(audit.items.map((a) => a.action)).toContain('order.failed');
+  });
+});
+
+describe('orders: a redelivered message', () => {
+  it('takes back the customer lease its failed run could not release, at once', async () => {
+    const event = customerCreated(unique('redeliver'));
+    const body = JSON.stringify(event);
+    const intake = createOrderIntake({
+      repos: services.orders.repos,
+      queues: brokenQueue,
+      secrets: services.orders.secrets,
+      audit: services.audit,
+      toleranceSeconds: 300,
+      now: () => new Date(),
+    });
+    await intake.receive({ signature: sign(body, [t.secret]), body: Buffer.from(body) }, silentLog);
+    // Message m1's run took the lease and died before giving it back (storage blinked).
+    const key = event.data.customerId.toLowerCase();
+    await services.jobs.leases.acquire('orders.customer', key, 'msg:m1', 300);
+    // Another message of the customer waits; the same message, delivered again, goes on at once.
+    expect(await services.orders.processor.process(event.id, silentLog, 'msg:m2')).toBe('busy');
+    expect(await services.orders.processor.process(event.id, silentLog, 'msg:m1')).toBe('succeeded');
+    expect(await services.jobs.leases.held('orders.customer')).not.toContainEqual(
+      expect.objectContaining({ key }),
+    );
   });
 });
