@@ -106,3 +106,16 @@ export const pendingCleanupSchema = z.object({
   requestedAt: z.string(),
 });
 export type PendingCleanup = z.infer<typeof pendingCleanupSchema>;
+
+/**
+ * What the ordering system says a customer has ordered, one row per licence SKU (replication compares
+ * the tenant's licences with it). The newest event that lists subscriptions replaces the whole set.
+ */
+export const orderedSubscriptionSchema = z.object({
+  customerKey: z.string(),
+  sku: z.string(),
+  quantity: z.number().int().min(0),
+  orderEventId: z.string(),
+  updatedAt: z.string(),
+});
+export type OrderedSubscription = z.infer<typeof orderedSubscriptionSchema>;

@@ -8,9 +8,11 @@ import {
   MAX_BODY_CHUNKS,
   customerOrderStateSchema,
   orderEventSchema,
+  orderedSubscriptionSchema,
   pendingCleanupSchema,
   waitingEventSchema,
   type BodyChunkKey,
+  type OrderedSubscription,
   type PendingCleanup,
   type CustomerOrderState,
   type OrderEvent,
@@ -22,7 +24,8 @@ import {
  * there is no hot partition when an ordering system replays a backlog; a point read needs only the
  * id), `ordercustomers` (each customer's watermarks) and `orderwaiting` (events waiting for their
  * customer, partitioned by customer) and `ordercleanups` (what a cancellation left for another
- * capability, partitioned by area).
+ * capability, partitioned by area) and `ordersubscriptions` (what each customer ordered, partitioned
+ * by customer).
  */
 export const CUSTOMER_STATE_PARTITION = 'customer';
 
@@ -35,6 +38,7 @@ export interface OrderRepositories {
   customerStates: TableRepository<CustomerOrderState>;
   waiting: TableRepository<WaitingEvent>;
   cleanups: TableRepository<PendingCleanup>;
+  subscriptions: TableRepository<OrderedSubscription>;
 }
 
 export function createOrderRepositories(storage: StorageClients, due: DueIndex): OrderRepositories {
@@ -64,6 +68,12 @@ export function createOrderRepositories(storage: StorageClients, due: DueIndex):
       entityName: 'pending cleanup',
       schema: pendingCleanupSchema,
       keys: (c) => ({ partitionKey: c.area, rowKey: c.customerKey }),
+    }),
+    subscriptions: new TableRepository(storage.table('ordersubscriptions'), {
+      entityName: 'ordered subscription',
+      schema: orderedSubscriptionSchema,
+      // SKUs may hold "/" (refused in Table keys): escaped.
+      keys: (s) => ({ partitionKey: s.customerKey, rowKey: encodeURIComponent(s.sku) }),
     }),
   };
 }

@@ -9,6 +9,7 @@ import type { AuditLog } from '../storage/audit';
 import type { StorageClients } from '../storage/clients';
 import type { QueueSender } from '../storage/queue-sender';
 import { createPendingCleanups, type PendingCleanups } from './cleanups';
+import { createOrderedSubscriptions, type OrderedSubscriptions } from './subscriptions';
 import { isFinal } from './event-outcomes';
 import { createOrderEvents, type OrderEvents } from './events';
 import { createOrderIntake, QUEUED_GRACE_SECONDS, type OrderIntake } from './intake';
@@ -26,6 +27,8 @@ export interface OrdersService {
   processor: OrderProcessor;
   events: OrderEvents;
   cleanups: PendingCleanups;
+  /** What each customer ordered (replication compares the tenant's licences with it). */
+  subscriptions: OrderedSubscriptions;
 }
 
 export function createOrdersService(deps: {
@@ -45,6 +48,7 @@ export function createOrdersService(deps: {
   const repos = createOrderRepositories(deps.storage, deps.jobs.due);
   const secrets = deps.webhookSecrets;
   const cleanups = createPendingCleanups({ repos, now });
+  const subscriptions = createOrderedSubscriptions({ repos, now });
 
   // The sweep's part: an event past its due time (never queued, its message lost or poisoned, its
   // worker dead) is queued again; a finished one is deleted after its retention.
@@ -73,6 +77,7 @@ export function createOrdersService(deps: {
       invitations: deps.invitations,
       onboarding: deps.onboarding,
       cleanups,
+      subscriptions,
       audit: deps.audit,
       outbox: deps.outbox,
       now,
@@ -97,6 +102,7 @@ export function createOrdersService(deps: {
     processor,
     events: createOrderEvents({ repos, queues: deps.queues, audit: deps.audit, now }),
     cleanups,
+    subscriptions,
   };
 }
 

@@ -3,6 +3,7 @@ import type { CustomerService } from '../../onboarding/customers';
 import type { InvitationService } from '../../onboarding/invitations';
 import type { OnboardingRepositories } from '../../onboarding/repositories';
 import type { PendingCleanups } from '../cleanups';
+import type { OrderedSubscriptions } from '../subscriptions';
 import type { AuditLog } from '../../storage/audit';
 import type { Outbox } from '../../outbox';
 import type { Clock } from '../../clock';
@@ -33,6 +34,7 @@ export interface OrderHandlerDeps {
   /** Read only (the invitations an earlier run of the event sent); onboarding writes them. */
   onboarding: OnboardingRepositories;
   cleanups: PendingCleanups;
+  subscriptions: OrderedSubscriptions;
   audit: AuditLog;
   outbox: Outbox;
   now: Clock;

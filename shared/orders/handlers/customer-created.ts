@@ -52,6 +52,12 @@ export const customerCreated: OrderHandler<'customer.created'> = async (ctx, dep
       return { created: false };
     }
   });
+  if (d.subscriptions) {
+    await ctx.step('subscriptions', async () => {
+      await deps.subscriptions.replace(d.customerId, d.subscriptions!, ctx.eventId);
+      return {};
+    });
+  }
   const customer = await deps.customers.get(d.customerId);
   let invitation: Record<string, unknown> | null = null;
   let invitationSkipped: string | null = null;

@@ -18,6 +18,12 @@ export const customerUpdated: OrderHandler<'customer.updated'> = async (ctx, dep
     await deps.customers.update(customerId, changes, ctx.actor);
     return {};
   });
+  if (subscriptions) {
+    await ctx.step('subscriptions', async () => {
+      await deps.subscriptions.replace(customerId, subscriptions, ctx.eventId);
+      return {};
+    });
+  }
   const customer = await deps.customers.get(customerId);
   // A corrected admin address gets a new invitation while consent is still pending: the old link went elsewhere.
   let invitation: Record<string, unknown> | null = null;
