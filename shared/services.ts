@@ -92,7 +92,13 @@ export function createServices(
   });
   const audit = createAuditLog(storage);
   const queues = overrides.queues ?? createQueueSender(storage);
-  const jobs = createJobs({ storage, queues, audit, now, pausedRetrySeconds: config.jobs.pausedRetrySeconds });
+  const jobs = createJobs({
+    storage,
+    queues,
+    audit,
+    now,
+    pausedRetrySeconds: config.jobs.pausedRetrySeconds,
+  });
   const webhookSecrets = createWebhookSecrets({
     secrets,
     names: config.orders.webhookSecretNames,

@@ -50,3 +50,17 @@ export async function fanOut<T>(options: {
   await Promise.all(inFlight);
   return result;
 }
+
+/** The pages of a paged list (each a single-partition range read), one at a time, until the last. */
+export async function* pagesOf<T>(
+  list: (
+    continuationToken: string | undefined,
+  ) => Promise<{ items: T[]; continuationToken?: string | undefined }>,
+): AsyncGenerator<T[]> {
+  let token: string | undefined;
+  do {
+    const page = await list(token);
+    yield page.items;
+    token = page.continuationToken;
+  } while (token);
+}

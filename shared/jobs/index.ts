@@ -8,7 +8,7 @@ import { createMailbox, type Mailbox, type MailboxDefinition } from './mailbox';
 import { createMaintenance, type Maintenance } from './maintenance';
 import { createJobRepositories, type JobRepositories } from './repositories';
 
-export { fanOut, type FanOutResult } from './fan-out';
+export { fanOut, pagesOf, type FanOutResult } from './fan-out';
 export { defineMessage, type MessageDefinition } from './queues';
 export { backoffSeconds } from './rules';
 export { WorkTable } from './work-table';

@@ -1,4 +1,4 @@
-import type { CustomerStatus } from './model';
+import type { ConsentState, CustomerStatus } from './model';
 
 /**
  * What may be done to a customer in each state, whoever asks (an order, an operator). Repeating a state is a no-op (an ordering system
@@ -48,4 +48,21 @@ export function invitationRefusal(status: CustomerStatus): { code: string; messa
     code: `customer_${status}`,
     message: `The customer is ${status}; no invitation can be sent${status === 'suspended' ? ' until it is resumed' : ''}.`,
   };
+}
+
+/**
+ * The one customer-status gate every background worker asks before it touches a customer's tenant
+ * (token checks, replication, pushes, SBC changes): undefined when work may go on, else why not.
+ * Suspension stops the service (replication and changes) but keeps the data.
+ */
+export type ServiceRefusal = 'suspended' | 'cancelled' | 'not_consented' | 'needs_consent';
+
+export function serviceGate(customer: {
+  status: CustomerStatus;
+  consentState: ConsentState;
+}): ServiceRefusal | undefined {
+  if (customer.status !== 'active') return customer.status;
+  if (customer.consentState === 'needs_consent') return 'needs_consent';
+  if (customer.consentState !== 'consented') return 'not_consented';
+  return undefined;
 }

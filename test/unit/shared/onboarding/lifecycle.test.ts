@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   detailsChangeRefusal,
   invitationRefusal,
+  serviceGate,
   statusTransition,
 } from '../../../../shared/onboarding/lifecycle';
 
@@ -24,5 +25,16 @@ describe('customer lifecycle', () => {
     expect(invitationRefusal('cancelled')?.code).toBe('customer_cancelled');
     expect(detailsChangeRefusal('suspended')).toBeUndefined();
     expect(detailsChangeRefusal('cancelled')?.code).toBe('customer_cancelled');
+  });
+});
+
+describe('the service gate', () => {
+  it('lets work go on only for an active customer whose consent stands, and says why not otherwise', () => {
+    expect(serviceGate({ status: 'active', consentState: 'consented' })).toBeUndefined();
+    expect(serviceGate({ status: 'suspended', consentState: 'consented' })).toBe('suspended');
+    expect(serviceGate({ status: 'cancelled', consentState: 'none' })).toBe('cancelled');
+    expect(serviceGate({ status: 'active', consentState: 'needs_consent' })).toBe('needs_consent');
+    expect(serviceGate({ status: 'active', consentState: 'invited' })).toBe('not_consented');
+    expect(serviceGate({ status: 'active', consentState: 'none' })).toBe('not_consented');
   });
 });
