@@ -1,3 +1,4 @@
+import { expiring } from '../cache';
 /**
  * Health: the seeds' component checklist as one call. Each component is probed in parallel with a
  * time limit; the answer names the ones that are down. Errors are reduced to a short reason (no
@@ -35,7 +36,6 @@ export function createHealthService(deps: {
   now?: () => number;
 }): HealthService {
   const now = deps.now ?? Date.now;
-  let latest: { at: number; report: Promise<HealthReport> } | undefined;
   const probeAll = async (): Promise<HealthReport> => {
     const entries = Object.entries(deps.probes) as [ComponentName, () => Promise<void>][];
     const components = await Promise.all(entries.map(([name, probe]) => run(name, probe, deps.timeoutMs)));
@@ -45,13 +45,10 @@ export function createHealthService(deps: {
       components,
     };
   };
+  // Concurrent callers share one probe; a report younger than the caller's limit is reused.
+  const latest = expiring(probeAll, { ttlMs: 0, now });
   return {
-    check(options = {}) {
-      if (latest && options.maxAgeMs !== undefined && now() - latest.at <= options.maxAgeMs)
-        return latest.report;
-      latest = { at: now(), report: probeAll() };
-      return latest.report;
-    },
+    check: (options = {}) => latest.refresh(options.maxAgeMs === undefined ? 0 : options.maxAgeMs + 1),
   };
 }
 

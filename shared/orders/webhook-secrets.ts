@@ -1,3 +1,4 @@
+import { expiring } from '../cache';
 import type { SecretStore } from '../secrets/vault';
 
 /**
@@ -19,32 +20,19 @@ export function createWebhookSecrets(deps: {
   now?: () => number;
 }): WebhookSecrets {
   const now = deps.now ?? (() => Date.now());
-  let cached: { values: string[]; at: number } | undefined;
-  let loading: Promise<string[]> | undefined;
-
-  const load = () => {
-    // One read at a time: a burst of requests after expiry shares it.
-    loading ??= (async () => {
-      try {
-        const values = await Promise.all(deps.names.map((n) => deps.secrets.get(n)));
-        const present = values.filter((v): v is string => typeof v === 'string' && v !== '');
-        cached = { values: present, at: now() };
-        return present;
-      } finally {
-        loading = undefined;
-      }
-    })();
-    return loading;
-  };
-
-  return {
-    async current() {
-      if (cached && now() - cached.at < deps.cacheSeconds * 1000) return cached.values;
-      return load();
+  const cache = expiring(
+    async () => {
+      const values = await Promise.all(deps.names.map((n) => deps.secrets.get(n)));
+      return values.filter((v): v is string => typeof v === 'string' && v !== '');
     },
+    { ttlMs: deps.cacheSeconds * 1000, now },
+  );
+  return {
+    current: () => cache.get(),
     async refresh(minAgeSeconds) {
-      if (cached && now() - cached.at < minAgeSeconds * 1000) return undefined;
-      return load();
+      const at = cache.loadedAt();
+      if (at !== undefined && now() - at < minAgeSeconds * 1000) return undefined;
+      return cache.refresh(0);
     },
   };
 }
