@@ -2,11 +2,16 @@ import { handled, json } from '../../shared/http/responses';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
 
-/** Whether background work is paused for maintenance (unknown while storage is down). */
+/** Whether background work is paused for maintenance; null when storage does not say in time. */
 const paused = () =>
-  services()
-    .jobs.maintenance.isPaused()
-    .catch(() => null);
+  Promise.race([
+    services()
+      .jobs.maintenance.isPaused()
+      .catch(() => null),
+    new Promise<null>((resolve) =>
+      setTimeout(() => resolve(null), services().config.health.timeoutMs).unref(),
+    ),
+  ]);
 
 /** A report this recent answers anonymous callers, so polling cannot put load on the dependencies. */
 const ANONYMOUS_MAX_AGE_MS = 5000;

@@ -138,11 +138,12 @@ export const schemas: Record<string, JsonSchema> = {
       items: object(
         {
           name: { type: 'string' },
+          proves: { type: 'string', description: 'What "up" means for this component.' },
           status: { type: 'string', enum: ['up', 'down'] },
           latencyMs: { type: 'number' },
           error: { type: 'string' },
         },
-        ['name', 'status', 'latencyMs'],
+        ['name', 'proves', 'status', 'latencyMs'],
       ),
     },
     paused: {
