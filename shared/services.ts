@@ -6,6 +6,7 @@ import { createAppCredentialSource } from './identity/app-credential';
 import { createAuthority } from './identity/authority';
 import { createLoginStateStore } from './identity/login-state';
 import { createSignInClient } from './identity/sign-in';
+import { createTokenClient } from './identity/token-client';
 import { createConsentService, type ConsentService } from './onboarding/consent';
 import { createCustomerService, type CustomerService } from './onboarding/customers';
 import { createInvitationSettings, type InvitationSettingsService } from './onboarding/invitation-settings';
@@ -15,6 +16,7 @@ import { createHealthService, probeHttp, type HealthService } from './ops/health
 import { createOrdersService, type OrdersService } from './orders/service';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
+import { createTokenHealth, type TokenService } from './tokens';
 import { createStorageClients, type StorageClients } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
 
@@ -39,6 +41,8 @@ export interface Services {
   consent: ConsentService;
   /** The ordering system's webhook, its queue worker and status callbacks (`orders.callbacks.notifyOrderingSystem`). */
   orders: OrdersService;
+  /** Token health: `redeem(customer)` for any work in a customer's tenant, `verify(customerId)` for one check. */
+  tokens: TokenService;
 }
 
 export function createServices(config: Config, overrides: { credential?: TokenCredential } = {}): Services {
@@ -90,6 +94,14 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     invitations,
     onboarding,
   });
+  const appCredential = createAppCredentialSource({ identity: config.identity, secrets, credential });
+  // One way to redeem anything at Microsoft, shared by sign-in and token health.
+  const tokenClient = createTokenClient({
+    authorityHost: config.identity.authorityHost,
+    clientId: config.identity.clientId,
+    credential: appCredential,
+  });
+  const tokens = createTokenHealth({ config, storage, customers, secrets, tokens: tokenClient }).service;
   const consent = createConsentService({
     config,
     repos: onboarding,
@@ -101,7 +113,8 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
       identity: config.identity,
       redirectUri: config.portal.redirectUri,
       authority,
-      credential: createAppCredentialSource({ identity: config.identity, secrets, credential }),
+      credential: appCredential,
+      tokens: tokenClient,
     }),
     secrets,
     audit,
@@ -123,6 +136,7 @@ export function createServices(config: Config, overrides: { credential?: TokenCr
     invitations,
     consent,
     orders,
+    tokens,
   };
 }
 
