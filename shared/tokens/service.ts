@@ -1,7 +1,7 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../errors';
 import { createGraphClient, graphCall, GraphRequestError } from '../graph/client';
-import { graphScopes } from '../identity/scopes';
+import { GRAPH_RESOURCE, graphScopes } from '../identity/scopes';
 import { TokenRequestError, type TokenClient } from '../identity/token-client';
 import type { Customer } from '../onboarding/model';
 import type { CustomerService } from '../onboarding/customers';
@@ -89,6 +89,8 @@ export interface TokenServiceDeps {
   graphFor?: (accessToken: string) => Client;
   /** What the app requires of a grant (default: the Graph scopes onboarding asks for). */
   requiredScopes?: readonly string[];
+  /** What a redemption asks for (default Graph's `.default`: everything consented, so drift shows). */
+  requestScopes?: readonly string[];
   now?: () => Date;
   log?: TokenLog;
 }
@@ -116,6 +118,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   const now = deps.now ?? (() => new Date());
   const log: TokenLog = deps.log ?? (() => undefined);
   const required = deps.requiredScopes ?? graphScopes;
+  // `.default` asks for whatever the grant holds: a grant that lost a permission still redeems, and
+  // the answer's `scope` shows what is missing (scope drift) instead of a bare refusal.
+  const requested = deps.requestScopes ?? [`${GRAPH_RESOURCE}/.default`];
   const graphFor =
     deps.graphFor ??
     ((accessToken: string) =>
@@ -343,7 +348,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   return {
     async redeem(customerOrId, options = {}) {
       const customer = await loadCustomer(customerOrId);
-      const scopes = options.scopes ?? required;
+      const scopes = options.scopes ?? requested;
       const cached = access.get(accessKey(customer.id, scopes));
       if (cached && cached.expiresAt.getTime() - ACCESS_TOKEN_MARGIN_MS > now().getTime()) {
         return { ...cached, missingScopes: missingScopes(cached.grantedScopes, required) };
@@ -377,7 +382,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       let outcome: VerificationOutcome;
       let graphLatencyMs: number | undefined;
       try {
-        redemption = await rotate(customer, required);
+        redemption = await rotate(customer, requested);
         // The policy said the vault must have this version now and it could not be written: report the
         // vault, record nothing (the newest token is safe in memory until the next try).
         if (redemption.vault.error) throw redemption.vault.error;
