@@ -248,12 +248,16 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         accessToken: result.accessToken,
         expiresAt: result.expiresAt,
         grantedScopes: granted,
-        missingScopes: missingScopes(granted, required),
+        missingScopes: missingScopes(granted, expectedOf(scopes)),
         redeemedAt: at,
         latencyMs,
         vault,
       };
     });
+
+  /** `.default` must bring everything the app requires; named scopes must come back as asked. */
+  const expectedOf = (scopes: readonly string[]) =>
+    scopes.some((s) => s.toLowerCase().endsWith('/.default')) ? required : scopes;
 
   const accessKey = (customerId: string, scopes: readonly string[]) =>
     `${key(customerId)}|${[...scopes]
@@ -351,7 +355,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const scopes = options.scopes ?? requested;
       const cached = access.get(accessKey(customer.id, scopes));
       if (cached && cached.expiresAt.getTime() - ACCESS_TOKEN_MARGIN_MS > now().getTime()) {
-        return { ...cached, missingScopes: missingScopes(cached.grantedScopes, required) };
+        return { ...cached, missingScopes: missingScopes(cached.grantedScopes, expectedOf(scopes)) };
       }
       const r = await rotate(customer, scopes);
       await writeRow(customer, (prev) => ({
@@ -444,7 +448,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
             : {}),
           missingScopes: failure?.missingScopes ?? [],
           lastVerifiedAt: latest(prev?.lastVerifiedAt, at.toISOString()),
-          ...(outcome.ok ? { lastHealthyAt: at.toISOString() } : {}),
+          ...(outcome.ok ? { lastHealthyAt: latest(prev?.lastHealthyAt, at.toISOString()) } : {}),
           latencyMs,
           ...(redemption ? { tokenLatencyMs: redemption.latencyMs } : {}),
           ...(graphLatencyMs !== undefined ? { graphLatencyMs } : {}),

@@ -152,6 +152,7 @@ describe('rotation', () => {
     expect(stack.m365.refreshTokenUses({ tenantId: admins.contoso.tenantId }).length).toBe(before + 1);
     const other = await tokens.redeem(id, { scopes: ['https://graph.microsoft.com/User.Read.All'] });
     expect(other.accessToken).not.toBe(a.accessToken);
+    expect(other.missingScopes).toEqual([]);
     const h = await row(id);
     expect(h.lastRedeemedAt).toBeTruthy();
     // Nothing secret in the table.
