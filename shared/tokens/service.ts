@@ -44,7 +44,8 @@ export class TokenUnavailableError extends DomainError {
     readonly failure: ClassifiedFailure,
   ) {
     super(
-      failure.class === 'transient' || failure.class === 'unknown' ? 503 : 409,
+      // The customer must act (409), or we or Microsoft must (503).
+      failure.class === 'needs_consent' || failure.class === 'gone' ? 409 : 503,
       'token_unavailable',
       `The token of customer '${customerId}' cannot be redeemed: ${failure.class} (${failure.reason}` +
         `${failure.code ? `, AADSTS${failure.code}` : ''}).`,
