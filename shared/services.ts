@@ -6,6 +6,7 @@ import { createAppCredentialSource } from './identity/app-credential';
 import { createAuthority } from './identity/authority';
 import { createLoginStateStore } from './identity/login-state';
 import { createSignInClient } from './identity/sign-in';
+import { createTokenClient } from './identity/token-client';
 import { createConsentService, type ConsentService } from './onboarding/consent';
 import { createCustomerService, type CustomerService } from './onboarding/customers';
 import { createInvitationSettings, type InvitationSettingsService } from './onboarding/invitation-settings';
@@ -20,6 +21,7 @@ import { createOutbox, createOutboxRepositories, type Outbox } from './outbox';
 import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
+import { createTokenHealth, type TokenService } from './tokens';
 import { createStorageClients, type StorageClients, type TableRequestObserver } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
 
@@ -51,6 +53,8 @@ export interface Services {
   consent: ConsentService;
   /** The ordering system's webhook, its queue worker, its events and pending cleanups. */
   orders: OrdersService;
+  /** Token health: `redeem(customer)` for any work in a customer's tenant, `verify(customerId)` for one check. */
+  tokens: TokenService;
 }
 
 export function createServices(
@@ -148,6 +152,14 @@ export function createServices(
     onboarding,
     now,
   });
+  const appCredential = createAppCredentialSource({ identity: config.identity, secrets, credential });
+  // One way to redeem anything at Microsoft, shared by sign-in and token health.
+  const tokenClient = createTokenClient({
+    authorityHost: config.identity.authorityHost,
+    clientId: config.identity.clientId,
+    credential: appCredential,
+  });
+  const tokens = createTokenHealth({ config, storage, customers, secrets, tokens: tokenClient }).service;
   const consent = createConsentService({
     config,
     repos: onboarding,
@@ -159,7 +171,8 @@ export function createServices(
       identity: config.identity,
       redirectUri: config.portal.redirectUri,
       authority,
-      credential: createAppCredentialSource({ identity: config.identity, secrets, credential }),
+      credential: appCredential,
+      tokens: tokenClient,
     }),
     secrets,
     audit,
@@ -184,6 +197,7 @@ export function createServices(
     invitations,
     consent,
     orders,
+    tokens,
   };
 }
 

@@ -14,6 +14,8 @@ export interface AadError {
   message: string;
   status: number;
   suberror?: string;
+  /** Retry-After header of a throttled or unavailable answer (seconds, or an HTTP date). */
+  retryAfter?: string;
 }
 
 function err(error: string, code: number, message: string, status = 400, suberror?: string): AadError {
@@ -176,6 +178,8 @@ export const aad = {
       700082,
       `The refresh token has expired due to inactivity. The token was issued on ${aadMessageDate(issuedAt)} and ` +
         'was inactive for 90.00:00:00.',
+      400,
+      'bad_token',
     ),
   revokedGrant: (authTime: number, validFrom: number) =>
     err(
@@ -184,6 +188,8 @@ export const aad = {
       'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have ' +
         `changed or reset their password. The grant was issued on '${aadMessageDate(authTime)}' and the ` +
         `TokensValidFrom date (before which tokens are not valid) for this user is '${aadMessageDate(validFrom)}'.`,
+      400,
+      'bad_token',
     ),
   userDisabled: () => err('invalid_grant', 50057, 'The user account is disabled.'),
   codeOtherTenant: () =>
@@ -266,4 +272,134 @@ export const aad = {
       `Invalid request. Request is malformed or invalid. code_challenge_method '${method}' is not supported.`,
     ),
   unknownInstance: () => err('invalid_instance', 50049, 'Unknown or invalid instance.'),
+  signInFrequency: (issuedAt: number) =>
+    err(
+      'invalid_grant',
+      70043,
+      `The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The ` +
+        `token was issued on ${aadMessageDate(issuedAt)} and the maximum allowed lifetime for this request is 3600.`,
+      400,
+      'token_expired',
+    ),
+  blockedByConditionalAccess: () =>
+    err(
+      'invalid_grant',
+      53003,
+      'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+      400,
+      'message_only',
+    ),
+  mfaRequired: (resource: string) =>
+    err(
+      'interaction_required',
+      50076,
+      'Due to a configuration change made by your administrator, or because you moved to a new location, you ' +
+        `must use multi-factor authentication to access '${resource}'.`,
+      400,
+      'basic_action',
+    ),
+  mfaRegistrationRequired: () =>
+    err(
+      'interaction_required',
+      50079,
+      'Due to a configuration change made by your administrator, or because you moved to a new location, you ' +
+        'must enroll in multi-factor authentication to access the resource.',
+      400,
+      'additional_action',
+    ),
+  interactionRequired: () =>
+    err(
+      'interaction_required',
+      50158,
+      'External security challenge not satisfied. User will be redirected to another page or authentication ' +
+        'provider to satisfy additional authentication challenges.',
+      400,
+      'basic_action',
+    ),
+  tenantDeleted: () => err('invalid_request', 5000224, 'We are sorry, this resource is not available.'),
+  appDisabled: (clientId: string, appName: string) =>
+    err('unauthorized_client', 7000112, `Application '${clientId}'(${appName}) is disabled.`),
+  userNotFound: (upn: string, tenant: string) =>
+    err(
+      'invalid_grant',
+      50034,
+      `The user account ${upn} does not exist in the ${tenant} directory. To sign into this application, the ` +
+        'account must be added to the directory.',
+    ),
+  temporarilyUnavailable: (retryAfter?: string) => ({
+    ...err('temporarily_unavailable', 90006, 'The service is temporarily unavailable.', 503),
+    ...(retryAfter ? { retryAfter } : {}),
+  }),
+  throttled: (retryAfter: string) => ({
+    ...err(
+      'temporarily_unavailable',
+      90055,
+      'There are too many incoming requests. Please try again later.',
+      429,
+    ),
+    retryAfter,
+  }),
 };
+
+/** The grant failures a test can impose (`failTokenRequests`), each with the body Microsoft documents for it. */
+export const simulatedGrantFailures = [
+  65001,
+  50173,
+  70008,
+  700082,
+  70043,
+  53003,
+  50076,
+  50079,
+  90002,
+  5000224,
+  7000112,
+  50034,
+  700016,
+  'interaction_required',
+] as const;
+export type SimulatedGrantFailure = (typeof simulatedGrantFailures)[number];
+
+export function grantFailure(
+  failure: SimulatedGrantFailure,
+  facts: {
+    clientId: string;
+    appName: string;
+    tenantId: string;
+    tenantName: string;
+    upn: string;
+    issuedAt: number;
+    now: number;
+  },
+): AadError {
+  switch (failure) {
+    case 65001:
+      return aad.consentRequired(facts.clientId, facts.appName);
+    case 50173:
+      return aad.revokedGrant(facts.issuedAt, facts.now);
+    case 70008:
+      return aad.expiredGrant();
+    case 700082:
+      return aad.inactiveRefreshToken(facts.issuedAt);
+    case 70043:
+      return aad.signInFrequency(facts.issuedAt);
+    case 53003:
+      return aad.blockedByConditionalAccess();
+    case 50076:
+      return aad.mfaRequired('00000003-0000-0000-c000-000000000000');
+    case 50079:
+      return aad.mfaRegistrationRequired();
+    case 90002:
+      return aad.tenantNotFound(facts.tenantId);
+    case 5000224:
+      return aad.tenantDeleted();
+    case 7000112:
+      return aad.appDisabled(facts.clientId, facts.appName);
+    case 50034:
+      return aad.userNotFound(facts.upn, facts.tenantName);
+    case 700016:
+      return aad.appNotFound(facts.clientId, facts.tenantName);
+    case 'interaction_required':
+      return aad.interactionRequired();
+  }
+}

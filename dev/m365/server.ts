@@ -13,7 +13,16 @@ import { managedIdentityToken } from './msi';
 import { errorPage, page } from './pages';
 import { findResource, GRAPH_RESOURCE, parseScopes } from './scopes';
 import { createDefaultSeed, defaultClientSecret, type Seed } from './seed';
-import { randomToken, sha256, SimState, union, type DirectoryTenant, type DirectoryUser } from './state';
+import type { SimulatedGrantFailure } from './aad-errors';
+import {
+  randomToken,
+  sha256,
+  SimState,
+  union,
+  type DirectoryTenant,
+  type DirectoryUser,
+  type RefreshTokenUse,
+} from './state';
 import { appAccessToken, userAccessToken } from './token-issuer';
 import { tokenEndpoint } from './token-endpoint';
 
@@ -101,6 +110,26 @@ export interface M365Simulator {
   ): void;
   /** Moves the simulator's clock (code and token expiry, refresh token inactivity). */
   advanceClock(seconds: number): void;
+  /**
+   * Refresh-token requests (for one tenant, or all) fail: with the documented body of an AADSTS code
+   * (`65001`, `700082`, … or `interaction_required`: a grant expired, revoked or blocked), with 503
+   * `temporarily_unavailable`, or throttled with 429 and `Retry-After`. `times` requests (default:
+   * until `clearTokenFailures`); the first matching rule answers.
+   */
+  failTokenRequests(options: {
+    failure: SimulatedGrantFailure | 'temporarily_unavailable' | 'throttled';
+    tenantId?: string;
+    times?: number;
+    /** Retry-After header: seconds (fractions allowed) or an HTTP date. */
+    retryAfter?: string;
+  }): void;
+  clearTokenFailures(): void;
+  /** Every presentation of a refresh token: its family, its generation and the family's newest then. */
+  refreshTokenUses(filter?: { tenantId?: string }): RefreshTokenUse[];
+  /** Which family and generation a refresh token is (undefined for one the simulator never issued). */
+  refreshTokenGeneration(refreshToken: string): { familyId: string; generation: number } | undefined;
+  /** Delays every token endpoint and Graph answer (milliseconds), as a real network would. */
+  setLatency(latency: { tokenMs?: number; graphMs?: number }): void;
 }
 
 async function route(ctx: SimContext, ex: Exchange): Promise<void> {
@@ -360,6 +389,31 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
     advanceClock: (seconds) => {
       state.clockOffsetMs += seconds * 1000;
       state.persist();
+    },
+    failTokenRequests: ({ failure, tenantId, times, retryAfter }) => {
+      state.tokenFaults.push({
+        failure,
+        remaining: times ?? Infinity,
+        ...(tenantId ? { tenantId: requireTenant(tenantId).id } : {}),
+        ...(retryAfter ? { retryAfter } : {}),
+      });
+    },
+    clearTokenFailures: () => {
+      state.tokenFaults = [];
+    },
+    refreshTokenUses: (filter = {}) =>
+      state.refreshTokenUses
+        .filter((u) => !filter.tenantId || u.tenantId === requireTenant(filter.tenantId).id)
+        .map((u) => ({ ...u })),
+    refreshTokenGeneration: (refreshToken) => {
+      const record = state.refreshTokens.get(sha256(refreshToken));
+      return record
+        ? { familyId: record.familyId ?? record.tokenHash, generation: record.generation ?? 1 }
+        : undefined;
+    },
+    setLatency: ({ tokenMs, graphMs }) => {
+      if (tokenMs !== undefined) state.latency.tokenMs = tokenMs;
+      if (graphMs !== undefined) state.latency.graphMs = graphMs;
     },
   };
 }

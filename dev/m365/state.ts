@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { SimulatedGrantFailure } from './aad-errors';
 import type { SigningKeyMaterial } from './keys';
 import {
   adminConsentRoles,
@@ -87,6 +88,31 @@ export interface RefreshTokenRecord {
   sessionId: string;
   /** Set by a test control: the next use fails with this AADSTS code. */
   forcedError?: 70008 | 700082;
+  /** The sign-in this token descends from: every rotation stays in the family, one generation newer. */
+  familyId?: string;
+  generation?: number;
+}
+
+/** One presentation of a refresh token (test instrument: proves which version of a family was used). */
+export interface RefreshTokenUse {
+  familyId: string;
+  /** The generation presented, and the newest one the family had at that moment. */
+  generation: number;
+  newestGeneration: number;
+  tenantId: string;
+  userId: string;
+  at: number;
+  /** `issued`, or the AADSTS error it was answered with. */
+  outcome: string;
+}
+
+/** A failure imposed by a test on token requests (refresh_token grant), for a tenant or for all. */
+export interface TokenFault {
+  failure: SimulatedGrantFailure | 'temporarily_unavailable' | 'throttled';
+  tenantId?: string;
+  retryAfter?: string;
+  /** How many more requests fail (Infinity: until cleared). */
+  remaining: number;
 }
 
 export interface PendingAuthorization {
@@ -193,6 +219,10 @@ export class SimState {
   readonly pending = new Map<string, PendingAuthorization>();
   clockOffsetMs = 0;
   signingKey?: SigningKeyMaterial;
+  /** Test controls: imposed token failures, the log of refresh token uses, injected latency. */
+  tokenFaults: TokenFault[] = [];
+  readonly refreshTokenUses: RefreshTokenUse[] = [];
+  latency = { tokenMs: 0, graphMs: 0 };
   private readonly seedHash: string;
 
   constructor(
@@ -272,6 +302,24 @@ export class SimState {
 
   canGrantTenantWideConsent(user: DirectoryUser): boolean {
     return user.userType === 'Member' && user.roleTemplateIds.some((r) => adminConsentRoles.includes(r));
+  }
+
+  /** The newest generation issued in a refresh token family. */
+  newestGeneration(familyId: string): number {
+    let newest = 0;
+    for (const r of this.refreshTokens.values()) {
+      if ((r.familyId ?? r.tokenHash) === familyId) newest = Math.max(newest, r.generation ?? 1);
+    }
+    return newest;
+  }
+
+  /** The first imposed failure that applies to a token request for this tenant, used up by one. */
+  takeTokenFault(tenantId: string | undefined): TokenFault | undefined {
+    const fault = this.tokenFaults.find((f) => f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId));
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    this.tokenFaults = this.tokenFaults.filter((f) => f.remaining > 0);
+    return fault;
   }
 
   cleanup(): void {

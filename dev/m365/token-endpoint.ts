@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import { aad, tokenErrorBody, type AadError } from './aad-errors';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { aad, grantFailure, tokenErrorBody, type AadError } from './aad-errors';
 import { authenticateClient } from './client-auth';
 import type { Exchange, SimContext } from './context';
 import { resolveTenantSegment } from './discovery';
@@ -14,6 +15,8 @@ import {
   type DirectoryTenant,
   type DirectoryUser,
   type GrantedScopes,
+  type RefreshTokenRecord,
+  type TokenFault,
 } from './state';
 import {
   appAccessToken,
@@ -36,7 +39,12 @@ const noStore = { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' };
 export async function tokenEndpoint(ctx: SimContext, ex: Exchange, tenantSegment: string): Promise<void> {
   const errorCtx = { base: ex.base, correlationId: ex.correlationId, now: ctx.state.now() };
   const headers = { ...noStore, 'client-request-id': ex.correlationId };
-  const fail = (e: AadError): void => sendJson(ex.res, e.status, tokenErrorBody(e, errorCtx), headers);
+  const fail = (e: AadError): void =>
+    sendJson(ex.res, e.status, tokenErrorBody(e, errorCtx), {
+      ...headers,
+      ...(e.retryAfter ? { 'Retry-After': e.retryAfter } : {}),
+    });
+  if (ctx.state.latency.tokenMs > 0) await sleep(ctx.state.latency.tokenMs);
   const contentType = headerValue(ex.req, 'content-type') ?? '';
   const body = await readBody(ex.req);
   // Anything but a form body reads as an empty form, so the first missing parameter is reported.
@@ -118,7 +126,8 @@ async function userTokens(
   ex: Exchange,
   form: Map<string, string>,
   input: UserTokenInput,
-  refresh: boolean,
+  /** The refresh token family and generation to issue, or none (no offline_access). */
+  refresh: { familyId: string; generation: number } | undefined,
 ): Promise<Record<string, unknown>> {
   const body: Record<string, unknown> = {
     token_type: 'Bearer',
@@ -135,6 +144,8 @@ async function userTokens(
       scopes: input.scopes,
       authTime: input.authTime,
       sessionId: input.sessionId,
+      familyId: refresh.familyId,
+      generation: refresh.generation,
     });
   }
   if (input.scopes.oidc.includes('openid')) body.id_token = await idToken(ctx, ex.base, input);
@@ -189,13 +200,71 @@ async function redeemCode(
       nonce: record.nonce,
       appidacr,
     },
-    record.scopes.oidc.includes('offline_access'),
+    record.scopes.oidc.includes('offline_access') ? { familyId: randomUUID(), generation: 1 } : undefined,
   );
   ctx.state.persist();
   return result;
 }
 
+/**
+ * The refresh_token grant, with the test instruments around it: each presentation is logged with its
+ * family and generation (so a test can prove an old version is never used again), and a failure a
+ * test imposed answers instead of the real checks.
+ */
 async function redeemRefreshToken(
+  ctx: SimContext,
+  ex: Exchange,
+  form: Map<string, string>,
+  app: SeedApp,
+  appidacr: '1' | '2',
+  pathTenant: DirectoryTenant | undefined,
+): Promise<Record<string, unknown> | AadError> {
+  const token = form.get('refresh_token');
+  const record = token ? ctx.state.refreshTokens.get(sha256(token)) : undefined;
+  const familyId = record ? (record.familyId ?? record.tokenHash) : undefined;
+  const use =
+    record && familyId && record.clientId === app.clientId
+      ? {
+          familyId,
+          generation: record.generation ?? 1,
+          newestGeneration: ctx.state.newestGeneration(familyId),
+          tenantId: record.tenantId,
+          userId: record.userId,
+          at: ctx.state.now(),
+          outcome: 'pending',
+        }
+      : undefined;
+  if (use) ctx.state.refreshTokenUses.push(use);
+  const fault = ctx.state.takeTokenFault(record?.tenantId ?? pathTenant?.id);
+  const result = fault
+    ? imposedFailure(ctx, fault, app, record)
+    : await checkedRefresh(ctx, ex, form, app, appidacr, pathTenant);
+  if (use) use.outcome = isAadError(result) ? `AADSTS${result.code}` : 'issued';
+  return result;
+}
+
+function imposedFailure(
+  ctx: SimContext,
+  fault: TokenFault,
+  app: SeedApp,
+  record: RefreshTokenRecord | undefined,
+): AadError {
+  if (fault.failure === 'temporarily_unavailable') return aad.temporarilyUnavailable(fault.retryAfter);
+  if (fault.failure === 'throttled') return aad.throttled(fault.retryAfter ?? '1');
+  const tenant = record ? ctx.state.tenant(record.tenantId) : undefined;
+  const user = record ? ctx.state.userById(record.userId) : undefined;
+  return grantFailure(fault.failure, {
+    clientId: app.clientId,
+    appName: app.displayName,
+    tenantId: record?.tenantId ?? fault.tenantId ?? 'organizations',
+    tenantName: tenant?.displayName ?? record?.tenantId ?? 'organizations',
+    upn: user?.userPrincipalName ?? record?.userId ?? 'unknown',
+    issuedAt: record?.issuedAt ?? ctx.state.now(),
+    now: ctx.state.now(),
+  });
+}
+
+async function checkedRefresh(
   ctx: SimContext,
   ex: Exchange,
   form: Map<string, string>,
@@ -234,10 +303,16 @@ async function redeemRefreshToken(
     ex,
     form,
     { app, tenant, user, scopes, authTime: record.authTime, sessionId: record.sessionId, appidacr },
-    true,
+    familyOf(ctx, record),
   );
   ctx.state.persist();
   return result;
+}
+
+/** Rotation stays in the family: the new token is one generation newer than the family's newest. */
+function familyOf(ctx: SimContext, record: RefreshTokenRecord): { familyId: string; generation: number } {
+  const familyId = record.familyId ?? record.tokenHash;
+  return { familyId, generation: ctx.state.newestGeneration(familyId) + 1 };
 }
 
 async function clientCredentials(

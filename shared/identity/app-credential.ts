@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import type { NodeAuthOptions } from '@azure/msal-node';
 import type { Config } from '../config';
 import { DependencyError } from '../errors';
 import type { SecretStore } from '../secrets/vault';
@@ -12,7 +11,13 @@ import type { SecretStore } from '../secrets/vault';
  * app's managed identity is a federated credential of the registration, and its token for
  * `api://AzureADTokenExchange` is the client assertion.
  */
-export type AppCredential = Pick<NodeAuthOptions, 'clientSecret' | 'clientCertificate' | 'clientAssertion'>;
+export interface AppCredential {
+  clientSecret?: string;
+  /** The PEM private key, the certificate's SHA-256 thumbprint (hex) and the certificate (for `x5c`). */
+  clientCertificate?: { privateKey: string; thumbprintSha256: string; x5c: string };
+  /** A federated credential's assertion, asked for anew on each request (it expires). */
+  clientAssertion?: () => Promise<string>;
+}
 
 export const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
 const RELOAD_MS = 10 * 60 * 1000;
@@ -65,8 +70,8 @@ function missing(name: string): DependencyError {
 }
 
 /**
- * A Key Vault certificate read as a secret is PEM: the private key and the certificate chain. msal
- * wants the key, the certificate's SHA-256 thumbprint (hex) and the certificate for `x5c`.
+ * A Key Vault certificate read as a secret is PEM: the private key and the certificate chain. The
+ * assertion needs the key, the certificate's SHA-256 thumbprint (hex) and the certificate for `x5c`.
  */
 export function parseCertificatePem(pem: string): NonNullable<AppCredential['clientCertificate']> {
   const key =

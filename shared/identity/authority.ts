@@ -5,8 +5,7 @@ import { DependencyError } from '../errors';
 /**
  * The Microsoft identity platform as seen from one authority host: its OpenID Connect metadata for
  * work and school accounts (`/organizations`) and its signing keys. Both are fetched once per
- * process and shared by every sign-in; msal gets the metadata as `authorityMetadata` so it needs no
- * discovery call of its own.
+ * process and shared by every sign-in; the authorize URL is built from its `authorization_endpoint`.
  */
 const metadataSchema = z.looseObject({
   issuer: z.string().min(1),
@@ -17,9 +16,9 @@ const metadataSchema = z.looseObject({
 export type OpenIdMetadata = z.infer<typeof metadataSchema>;
 
 export interface Authority {
-  /** `https://login.microsoftonline.com/organizations` (msal's authority). */
+  /** `https://login.microsoftonline.com/organizations`. */
   readonly url: string;
-  /** Host (and port) of the authority, for msal's knownAuthorities and the CSP. */
+  /** Host (and port) of the authority, for the CSP. */
   readonly host: string;
   metadata(): Promise<{ value: OpenIdMetadata; json: string }>;
   /** The keys that sign id tokens, refetched by jose when an unknown kid appears. */

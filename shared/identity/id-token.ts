@@ -2,7 +2,7 @@ import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Authority } from './authority';
 
 /**
- * Checks an id token ourselves: msal only compares the nonce. The signature must verify against
+ * Checks an id token ourselves (the code is redeemed without a library). The signature must verify against
  * the authority's published keys, the audience must be our app, the issuer must be the tenant the
  * token names, and the nonce must be the one this login sent. `preferred_username` is kept for
  * display only; decisions use `oid` and `tid` (Microsoft: the name can change).

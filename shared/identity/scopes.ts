@@ -43,5 +43,5 @@ export const consentScopes: readonly string[] = [
   ...graphPermissions.map((p) => p.scope),
 ];
 
-/** What the redeemed code must cover (msal wants the resource scopes; it adds the OpenID ones itself). */
+/** The resource scopes the app requires of a grant (token health checks every redemption against them). */
 export const graphScopes: readonly string[] = graphPermissions.map((p) => p.scope);

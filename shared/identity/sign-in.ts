@@ -1,16 +1,16 @@
-import { ConfidentialClientApplication, LogLevel, ServerError, type Configuration } from '@azure/msal-node';
 import type { Config } from '../config';
 import { DependencyError } from '../errors';
 import { classifyAadError, type ClassifiedAadError } from './aadsts';
 import type { AppCredential } from './app-credential';
 import type { Authority } from './authority';
-import { consentScopes, graphScopes } from './scopes';
+import { consentScopes } from './scopes';
+import { createTokenClient, TokenRequestError, type TokenClient } from './token-client';
 
 /**
- * The provider's multi-tenant app signing in a customer's admin with msal-node: the authorize URL
- * (auth code + PKCE, response_mode=query) and the code redemption. Each redemption gets its own
- * msal instance with an empty in-memory cache, so the refresh token read from it afterwards is this
- * admin's and nobody else's, and nothing lingers in the process.
+ * The provider's multi-tenant app signing in a customer's admin: the authorize URL (auth code +
+ * PKCE, response_mode=query) and the code redemption, made directly at the v2.0 token endpoint
+ * (token-client.ts), so the refresh token comes straight from Microsoft's answer and nothing of it
+ * lingers in the process. The id token is checked afterwards (id-token.ts: signature, issuer, nonce).
  */
 export interface AuthorizeRequest {
   state: string;
@@ -46,105 +46,81 @@ export function createSignInClient(deps: {
   redirectUri: string;
   authority: Authority;
   credential: () => Promise<AppCredential>;
-  log?: (level: 'error' | 'warning', message: string) => void;
+  /** The token endpoint client; by default one for AUTHORITY_HOST with the credential above. */
+  tokens?: TokenClient;
 }): SignInClient {
-  const newApp = async (withCredential: boolean) => {
-    const { json } = await deps.authority.metadata();
-    const config: Configuration = {
-      auth: {
-        clientId: deps.identity.clientId,
-        authority: deps.authority.url,
-        // Trusted host and metadata given: msal makes no instance discovery or metadata call.
-        knownAuthorities: [deps.authority.host],
-        authorityMetadata: json,
-        // The authorize URL needs no credential; msal still insists on one being configured.
-        ...(withCredential ? await deps.credential() : { clientSecret: 'not-used-for-the-authorize-url' }),
-      },
-      system: {
-        loggerOptions: {
-          piiLoggingEnabled: false,
-          logLevel: LogLevel.Warning,
-          loggerCallback: (level, message) => {
-            if (level === LogLevel.Error) deps.log?.('error', message);
-            else if (level === LogLevel.Warning) deps.log?.('warning', message);
-          },
-        },
-      },
-    };
-    return new ConfidentialClientApplication(config);
-  };
+  const tokens =
+    deps.tokens ??
+    createTokenClient({
+      authorityHost: deps.identity.authorityHost,
+      clientId: deps.identity.clientId,
+      credential: deps.credential,
+    });
 
   return {
     async authorizeUrl(request) {
-      const app = await newApp(false);
-      return app.getAuthCodeUrl({
-        scopes: [...consentScopes],
-        redirectUri: deps.redirectUri,
-        responseMode: 'query',
+      const { value } = await deps.authority.metadata();
+      const url = new URL(value.authorization_endpoint);
+      const params: Record<string, string> = {
+        client_id: deps.identity.clientId,
+        response_type: 'code',
+        redirect_uri: deps.redirectUri,
+        response_mode: 'query',
+        scope: consentScopes.join(' '),
         state: request.state,
         nonce: request.nonce,
-        codeChallenge: request.codeChallenge,
-        codeChallengeMethod: 'S256',
+        code_challenge: request.codeChallenge,
+        code_challenge_method: 'S256',
         prompt: request.prompt,
-        ...(request.loginHint ? { loginHint: request.loginHint } : {}),
-      });
+        ...(request.loginHint ? { login_hint: request.loginHint } : {}),
+      };
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+      return url.toString();
     },
 
-    async redeemCode({ code, codeVerifier, nonce }) {
-      const app = await newApp(true);
+    async redeemCode({ code, codeVerifier }) {
       let result;
       try {
-        result = await app.acquireTokenByCode({
+        result = await tokens.redeemCode({
           code,
           codeVerifier,
-          nonce,
           redirectUri: deps.redirectUri,
-          scopes: [...graphScopes],
+          scopes: consentScopes,
         });
       } catch (e) {
         throw toSignInError(e);
       }
-      if (!result?.accessToken || !result.idToken) {
+      if (!result.idToken) {
         throw new SignInError({ kind: 'unknown', error: 'incomplete_token_response', code: undefined });
       }
       return {
         accessToken: result.accessToken,
         idToken: result.idToken,
-        refreshToken: refreshTokenIn(app.getTokenCache().serialize()),
-        scopes: result.scopes,
+        refreshToken: result.refreshToken,
+        scopes: result.grantedScopes,
       };
     },
   };
 }
 
-/** msal keeps the refresh token to itself; its serialized cache is where it can be read. */
-export function refreshTokenIn(serializedCache: string): string | undefined {
-  const cache = JSON.parse(serializedCache) as { RefreshToken?: Record<string, { secret?: unknown }> };
-  for (const entry of Object.values(cache.RefreshToken ?? {})) {
-    if (typeof entry.secret === 'string' && entry.secret.length > 0) return entry.secret;
-  }
-  return undefined;
-}
-
 function toSignInError(e: unknown): Error {
-  if (e instanceof ServerError) {
+  if (!(e instanceof TokenRequestError)) {
+    // The credential could not be loaded (Key Vault, managed identity): already named.
+    if (e instanceof DependencyError) return e;
+    return new DependencyError('Microsoft sign-in', 'token request failed', { cause: e });
+  }
+  const f = e.failure;
+  // Microsoft answered with an error body: classify it. No body, or no answer: Microsoft is down.
+  if (f.kind === 'http' && f.body?.error) {
     return new SignInError(
       classifyAadError({
-        error: e.errorCode,
-        description: e.errorMessage,
-        subError: e.subError,
-        codes: e.errorNo ? [e.errorNo] : [],
-        status: e.status,
+        error: f.body.error,
+        description: f.body.error_description,
+        subError: f.body.suberror,
+        codes: f.body.error_codes,
+        status: f.status,
       }),
     );
   }
-  const code = (e as { errorCode?: unknown }).errorCode;
-  if (code === 'nonce_mismatch') {
-    return new SignInError({ kind: 'unknown', error: 'nonce_mismatch', code: undefined });
-  }
-  if (e instanceof DependencyError) return e;
-  // Network failures and msal's own client errors: Microsoft could not be reached or understood.
-  return new DependencyError('Microsoft sign-in', typeof code === 'string' ? code : 'token request failed', {
-    cause: e,
-  });
+  return new DependencyError('Microsoft sign-in', e.message, { cause: e });
 }

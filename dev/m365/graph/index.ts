@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Exchange, SimContext } from '../context';
 import { pairwiseSub } from '../token-issuer';
 import { authenticateGraph } from './auth';
@@ -15,6 +16,7 @@ import { userRoutes } from './users';
 export const graphRoutes: GraphRoute[] = [...userRoutes, ...organizationRoutes];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
+  if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
   const now = ctx.state.now();
   const path = ex.url.pathname.replace(/^\/v1\.0/i, '') || '/';
   const auth = await authenticateGraph(ctx, ex);

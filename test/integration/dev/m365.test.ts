@@ -682,6 +682,105 @@ describe('refresh tokens', () => {
   });
 });
 
+const tokenFixtures = path.resolve(__dirname, '../../fixtures/microsoft/tokens');
+const tokenFixture = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(path.join(tokenFixtures, name), 'utf8')) as Record<string, unknown>;
+
+describe('failures a test imposes on refresh tokens', () => {
+  let sim: M365Simulator;
+  let rt: string;
+  beforeAll(async () => {
+    sim = await start();
+    const { code, verifier } = await signIn(sim, 'nestor@northwindtraders.com', { forOrganization: true });
+    rt = String((await redeem(sim, code, verifier)).body.refresh_token);
+  });
+
+  it.each([
+    [65001, 'aadsts-65001.json'],
+    [50173, 'aadsts-50173.json'],
+    [70008, 'aadsts-70008.json'],
+    [700082, 'aadsts-700082.json'],
+    [70043, 'aadsts-70043.json'],
+    [53003, 'aadsts-53003.json'],
+    [50076, 'aadsts-50076.json'],
+    [50079, 'aadsts-50079.json'],
+    [90002, 'aadsts-90002.json'],
+    [5000224, 'aadsts-5000224.json'],
+    [7000112, 'aadsts-7000112.json'],
+    [50034, 'aadsts-50034.json'],
+    [700016, 'aadsts-700016.json'],
+    ['interaction_required', 'interaction-required.json'],
+  ] as const)('answers %s with the documented body', async (failure, file) => {
+    const documented = tokenFixture(file);
+    const code = (documented.error_codes as number[])[0] ?? 0;
+    sim.failTokenRequests({ failure, tenantId: northwind.tenantId, times: 1 });
+    const answer = await refresh(sim, rt);
+    expectAadError(answer, 400, String(documented.error), code);
+    expect(answer.body.suberror).toBe(documented.suberror);
+    // Used up: the same token works again, and only that tenant was affected.
+    expect((await refresh(sim, rt)).status).toBe(200);
+  });
+
+  it('fails transiently with 503 temporarily_unavailable, and throttles with 429 and Retry-After', async () => {
+    sim.failTokenRequests({ failure: 'temporarily_unavailable', times: 2 });
+    const down = await refresh(sim, rt);
+    expectAadError(down, 503, 'temporarily_unavailable', 90006);
+    expect((await refresh(sim, rt)).status).toBe(503);
+    expect((await refresh(sim, rt)).status).toBe(200);
+
+    sim.failTokenRequests({ failure: 'throttled', retryAfter: '2.5' });
+    const throttled = await refresh(sim, rt);
+    expectAadError(throttled, 429, 'temporarily_unavailable', 90055);
+    expect(throttled.headers.get('retry-after')).toBe('2.5');
+    const date = new Date(Date.now() + 60_000).toUTCString();
+    sim.clearTokenFailures();
+    sim.failTokenRequests({ failure: 'throttled', retryAfter: date, times: 1 });
+    expect((await refresh(sim, rt)).headers.get('retry-after')).toBe(date);
+    expect((await refresh(sim, rt)).status).toBe(200);
+  });
+
+  it('fails only the named tenant', async () => {
+    const { code, verifier } = await signIn(sim, 'patti@contoso.com', { forOrganization: true });
+    const contosoRt = String((await redeem(sim, code, verifier)).body.refresh_token);
+    sim.failTokenRequests({ failure: 700082, tenantId: northwind.tenantId });
+    expect((await refresh(sim, contosoRt)).status).toBe(200);
+    expect((await refresh(sim, rt)).status).toBe(400);
+    sim.clearTokenFailures();
+    expect((await refresh(sim, rt)).status).toBe(200);
+  });
+
+  it('tells which generation of a refresh token family was presented', async () => {
+    const local = await start();
+    const { code, verifier } = await signIn(local, 'isaiah@fabrikam.com', { forOrganization: true });
+    const first = String((await redeem(local, code, verifier)).body.refresh_token);
+    const second = String((await refresh(local, first)).body.refresh_token);
+    const third = String((await refresh(local, second)).body.refresh_token);
+    const family = local.refreshTokenGeneration(first)?.familyId;
+    expect(local.refreshTokenGeneration(second)).toEqual({ familyId: family, generation: 2 });
+    expect(local.refreshTokenGeneration(third)).toEqual({ familyId: family, generation: 3 });
+    expect(local.refreshTokenGeneration('not-issued-here')).toBeUndefined();
+    // The old one still works (Microsoft does not revoke it), and the log shows it was stale.
+    expect((await refresh(local, first)).status).toBe(200);
+    const uses = local.refreshTokenUses({ tenantId: fabrikam.tenantId });
+    expect(uses.map((u) => [u.generation, u.newestGeneration, u.outcome])).toEqual([
+      [1, 1, 'issued'],
+      [2, 2, 'issued'],
+      [1, 3, 'issued'],
+    ]);
+    expect(new Set(uses.map((u) => u.familyId))).toEqual(new Set([family]));
+  });
+
+  it('delays answers by the latency a test injects', async () => {
+    const local = await start();
+    local.setLatency({ tokenMs: 300 });
+    const started = Date.now();
+    const answer = await refresh(local, 'not-a-token');
+    expect(answer.status).toBe(400);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    local.setLatency({ tokenMs: 0 });
+  });
+});
+
 describe('client credentials', () => {
   let sim: M365Simulator;
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { Browser, invitedCustomer, signIn, startWorld, type World } from './worl
 
 /**
  * APP_CREDENTIAL=certificate: the app's private key and certificate are a Key Vault secret (PEM, as
- * Key Vault serves a certificate's secret); msal signs the client assertion with them. The simulated
+ * Key Vault serves a certificate's secret); the token client signs the client assertion with them. The simulated
  * Microsoft accepts it only when the certificate is registered on the app registration. No client
  * secret is readable.
  *

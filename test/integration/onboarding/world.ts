@@ -13,7 +13,7 @@ import { uniquePrefix } from '../../helpers/stack';
 
 /**
  * A private local stack (its Microsoft 365 directory and consents are this file's alone) and the
- * app in the local host over https, so the whole path is real: routes, cookies, headers, msal, the
+ * app in the local host over https, so the whole path is real: routes, cookies, headers, the token endpoint, the
  * simulated sign-in pages, Azurite, the vault.
  */
 export interface World {

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Authority } from '../../../../shared/identity/authority';
-import { createSignInClient, refreshTokenIn } from '../../../../shared/identity/sign-in';
+import { createSignInClient, SignInError } from '../../../../shared/identity/sign-in';
+import { createTokenClient } from '../../../../shared/identity/token-client';
 import { refdata } from './refdata';
 
 /** The authority as login.microsoftonline.com describes itself; msal is given it and needs no network. */
@@ -77,19 +80,73 @@ describe('the authorize URL', () => {
   });
 });
 
-describe('refreshTokenIn', () => {
-  it('finds the refresh token in msal’s serialized cache', () => {
-    const cache = {
-      Account: {},
-      IdToken: {},
-      AccessToken: { k: { secret: 'access' } },
-      RefreshToken: {
-        'uid.utid-login.example-refreshtoken-client--': { credential_type: 'RefreshToken', secret: 'rt' },
-      },
-      AppMetadata: {},
-    };
-    expect(refreshTokenIn(JSON.stringify(cache))).toBe('rt');
-    expect(refreshTokenIn(JSON.stringify({ ...cache, RefreshToken: {} }))).toBeUndefined();
-    expect(refreshTokenIn('{}')).toBeUndefined();
+const fixtures = path.resolve(__dirname, '../../../fixtures/microsoft/tokens');
+const fixture = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
+
+const identity = {
+  authorityHost: 'https://login.microsoftonline.com',
+  clientId: '00001111-aaaa-2222-bbbb-3333cccc4444',
+  credential: 'secret' as const,
+  clientSecretName: 'unused',
+  certificateSecretName: 'unused',
+};
+
+function answering(status: number, body: string, seen: { url?: string; form?: URLSearchParams }[]) {
+  return (async (url: string | URL | Request, init?: RequestInit) => {
+    seen.push({ url: String(url), form: new URLSearchParams(String(init?.body)) });
+    return new Response(body, { status, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+}
+
+describe('the code redemption', () => {
+  it('posts the code, the PKCE verifier and the secret to the token endpoint, and keeps the refresh token', async () => {
+    const seen: { url?: string; form?: URLSearchParams }[] = [];
+    const client = createSignInClient({
+      identity,
+      redirectUri: 'https://switchboard.example/authenticate/OAuth2Callback',
+      authority: authority(),
+      credential: async () => ({ clientSecret: 's3cret' }),
+      tokens: createTokenClient({
+        authorityHost: identity.authorityHost,
+        clientId: identity.clientId,
+        credential: async () => ({ clientSecret: 's3cret' }),
+        fetch: answering(200, fixture('token-success.json'), seen),
+      }),
+    });
+    const tokens = await client.redeemCode({ code: 'the-code', codeVerifier: 'the-verifier', nonce: 'n' });
+    expect(tokens.refreshToken).toBe('AwABAAAAvPM1KaPlrEqdFSBzjqfTGAMxZGUTdM0t4B4...');
+    expect(tokens.idToken).toMatch(/^eyJ/);
+    expect(seen[0]?.url).toBe('https://login.microsoftonline.com/organizations/oauth2/v2.0/token');
+    const form = seen[0]?.form;
+    expect(form?.get('grant_type')).toBe('authorization_code');
+    expect(form?.get('code')).toBe('the-code');
+    expect(form?.get('code_verifier')).toBe('the-verifier');
+    expect(form?.get('client_secret')).toBe('s3cret');
+    expect(form?.get('redirect_uri')).toBe('https://switchboard.example/authenticate/OAuth2Callback');
+    expect(form?.get('scope')?.split(' ')).toContain('offline_access');
+  });
+
+  it('turns Microsoft’s error body into a classified SignInError', async () => {
+    const client = createSignInClient({
+      identity,
+      redirectUri: 'https://switchboard.example/authenticate/OAuth2Callback',
+      authority: authority(),
+      credential: async () => ({ clientSecret: 's3cret' }),
+      tokens: createTokenClient({
+        authorityHost: identity.authorityHost,
+        clientId: identity.clientId,
+        credential: async () => ({ clientSecret: 's3cret' }),
+        fetch: answering(400, fixture('token-error-with-error-uri.json'), []),
+      }),
+    });
+    const error = await client
+      .redeemCode({ code: 'c', codeVerifier: 'v', nonce: 'n' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignInError);
+    expect((error as SignInError).aad).toEqual({
+      kind: 'app_misconfigured',
+      error: 'invalid_scope',
+      code: 70011,
+    });
   });
 });
