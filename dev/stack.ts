@@ -146,6 +146,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       PUBLIC_BASE_URL: publicBaseUrl,
       PROVIDER_NAME: 'Switchboard Demo Provider',
       PROVIDER_NOTIFY_ADDRESS: 'operations@provider.example',
+      // The verification timer names this setting in its schedule; Azure needs it set, so do we.
+      TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *',
     };
 
     // The secrets the app reads from Key Vault, put there the way an operator would: through the vault's API.

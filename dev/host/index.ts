@@ -54,7 +54,10 @@ export interface Host {
 export async function startHost(options: HostOptions): Promise<Host> {
   const log = options.log ?? stdoutLog;
   const http = options.triggers.filter((t): t is HttpTrigger => t.kind === 'http');
-  const timerTriggers = options.triggers.filter((t): t is TimerTrigger => t.kind === 'timer');
+  // A schedule may name an app setting (`%TOKENS_VERIFY_SCHEDULE%`), resolved as the Functions host does.
+  const timerTriggers = options.triggers
+    .filter((t): t is TimerTrigger => t.kind === 'timer')
+    .map((t) => ({ ...t, schedule: resolveSettingReference(t, { ...process.env, ...options.settings }) }));
   const queueTriggers = options.triggers.filter((t): t is QueueTrigger => t.kind === 'queue');
 
   // Everything that can be wrong with the configuration fails here, before anything starts.
@@ -133,6 +136,22 @@ export async function startHost(options: HostOptions): Promise<Host> {
       return stopping;
     },
   };
+}
+
+/** `%NAME%` in a timer's schedule is the app setting NAME; a setting that does not exist stops the host. */
+export function resolveSettingReference(
+  trigger: TimerTrigger,
+  settings: Record<string, string | undefined>,
+): string {
+  const named = /^%([A-Za-z0-9_]+)%$/.exec(trigger.schedule.trim());
+  if (!named) return trigger.schedule;
+  const value = settings[named[1]!];
+  if (!value) {
+    throw new Error(
+      `Timer trigger "${trigger.name}": its schedule names the app setting ${named[1]}, which is not set`,
+    );
+  }
+  return value;
 }
 
 /** Sets the settings in process.env; the returned function puts the previous values back. */

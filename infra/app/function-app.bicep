@@ -63,6 +63,9 @@ var appSettings = {
   PROVIDER_NAME: providerName
   // Empty means "not set" to the app (and to the portal).
   PROVIDER_NOTIFY_ADDRESS: providerNotifyAddress
+  // The token verification timer's schedule names this setting (%TOKENS_VERIFY_SCHEDULE%): the host
+  // refuses to start a timer whose setting is missing. Every six hours, on the hour (UTC).
+  TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

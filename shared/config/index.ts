@@ -96,6 +96,19 @@ const schema = z.object({
   ORDERS_MAX_WAIT_HOURS: positiveInt.max(24 * 6).default(24),
   /** How long one worker holds a customer's orders before another may take over (a crashed worker's lease). */
   ORDERS_LEASE_SECONDS: positiveInt.min(10).max(3600).default(300),
+  /**
+   * When every consented customer's access is verified (NCRONTAB, six fields, UTC). The timer names
+   * this setting (`%TOKENS_VERIFY_SCHEDULE%`), so in Azure it must be set: the deployment sets it.
+   */
+  TOKENS_VERIFY_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^(\S+\s+){5}\S+$/, 'six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}')
+    .default('0 0 */6 * * *'),
+  /** Consecutive transient verification failures of one customer before the provider is alerted. */
+  TOKENS_ALERT_AFTER_FAILURES: positiveInt.max(100).default(3),
+  /** A token not redeemed successfully for this many days is escalated before its 90 days run out. */
+  TOKENS_ESCALATE_AFTER_DAYS: positiveInt.max(89).default(75),
   /** While background work is paused, how long a worker's message waits before it looks at the switch again. */
   JOBS_PAUSED_RETRY_SECONDS: positiveInt.max(300).default(30),
   /** How long finished order events are kept (then deleted by the sweep). */
@@ -160,6 +173,7 @@ export interface Config {
   };
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
+  tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
 }
 
 /** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
@@ -233,5 +247,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     consent: { adminRoleIds: s.CONSENT_ADMIN_ROLE_IDS, prompt: s.CONSENT_PROMPT },
     jobs: { pausedRetrySeconds: s.JOBS_PAUSED_RETRY_SECONDS },
+    tokens: {
+      verifySchedule: s.TOKENS_VERIFY_SCHEDULE,
+      alertAfterFailures: s.TOKENS_ALERT_AFTER_FAILURES,
+      escalateAfterDays: s.TOKENS_ESCALATE_AFTER_DAYS,
+    },
   };
 }
