@@ -3,8 +3,8 @@ import { ensureDevCertificates } from '../../../dev/tls/certs';
 
 /**
  * `npm start` in miniature for azurite-persistence.test.ts: Azurite through the project's launcher,
- * persisted to the directory given as the argument, and stopped on SIGINT the way dev/start.ts stops
- * the stack. Prints the connection string as one JSON line once Azurite listens.
+ * persisted to the directory given as the argument, and stopped on SIGINT or SIGTERM the way
+ * dev/start.ts stops the stack. Prints the connection string as one JSON line once Azurite listens.
  */
 async function main(): Promise<void> {
   const location = process.argv[2];
@@ -16,9 +16,11 @@ async function main(): Promise<void> {
     location,
     tls: { certFile: certs.certFile, keyFile: certs.keyFile },
   });
-  process.on('SIGINT', () => {
+  const shutdown = (): void => {
     void azurite.stop().then(() => process.exit(0));
-  });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   console.log(JSON.stringify({ connectionString: azurite.connectionString }));
 }
 

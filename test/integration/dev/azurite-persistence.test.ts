@@ -42,12 +42,12 @@ function launch(location: string): Promise<Launched> {
   });
 }
 
-/** SIGINT to the launcher's whole process group, as Ctrl-C in a terminal sends it; resolves on exit. */
-function ctrlC({ child }: Launched): Promise<number | null> {
+/** Signals the launcher's whole process group, as a terminal does on Ctrl-C; resolves on exit. */
+function signalGroup({ child }: Launched, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => {
     child.once('exit', (code) => resolve(code));
-    process.kill(-child.pid!, 'SIGINT');
+    process.kill(-child.pid!, signal);
   });
 }
 
@@ -57,29 +57,32 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Azurite persisted with --location', () => {
-  it('keeps what it acknowledged just before Ctrl-C', async () => {
+describe.concurrent('Azurite persisted with --location', () => {
+  it.for([
+    ['SIGINT', 'Ctrl-C in the terminal'],
+    ['SIGTERM', 'kill or a process manager'],
+  ] as const)('keeps what it acknowledged just before %s to the process group (%s)', async ([signal]) => {
     const location = mkdtempSync(path.join(tmpdir(), 'switchboard-azurite-'));
     dirs.push(location);
 
     const first = await launch(location);
     const table = TableClient.fromConnectionString(first.connectionString, 'survivors');
     await table.createTable();
-    await table.createEntity({ partitionKey: 'p', rowKey: 'r', note: 'written just before Ctrl-C' });
+    await table.createEntity({ partitionKey: 'p', rowKey: 'r', note: `written just before ${signal}` });
     const queue = new QueueClient(first.connectionString, 'survivors');
     await queue.create();
-    await queue.sendMessage('sent just before Ctrl-C');
-    expect(await ctrlC(first)).toBe(0);
+    await queue.sendMessage(`sent just before ${signal}`);
+    expect(await signalGroup(first, signal)).toBe(0);
 
     const second = await launch(location);
     try {
       const again = TableClient.fromConnectionString(second.connectionString, 'survivors');
       const entity = await again.getEntity<{ note: string }>('p', 'r');
-      expect(entity.note).toBe('written just before Ctrl-C');
+      expect(entity.note).toBe(`written just before ${signal}`);
       const peeked = await new QueueClient(second.connectionString, 'survivors').peekMessages();
-      expect(peeked.peekedMessageItems.map((m) => m.messageText)).toEqual(['sent just before Ctrl-C']);
+      expect(peeked.peekedMessageItems.map((m) => m.messageText)).toEqual([`sent just before ${signal}`]);
     } finally {
-      await ctrlC(second);
+      await signalGroup(second);
     }
   });
 });
