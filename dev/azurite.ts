@@ -138,6 +138,7 @@ function spawnService(kind: Kind, port: number, options: AzuriteOptions): Promis
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',
   });
+  // A parent that exits without stop() still lets Azurite write its data; the child outlives it briefly.
   const closeOnExit = (): void => {
     child.kill('SIGINT');
   };
