@@ -26,7 +26,7 @@ export interface Azurite {
   queueUrl: string;
   tablePort: number;
   queuePort: number;
-  /** SIGTERM both, resolve once both have exited (SIGKILL after 5 s). */
+  /** Closes both gracefully (data written to disk), resolves once both have exited. */
   stop(): Promise<void>;
   /** SIGKILL both at once, without waiting. */
   kill(): void;
@@ -36,13 +36,30 @@ export interface Azurite {
 const accountName = 'devstoreaccount1';
 const accountKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const binDir = path.resolve(__dirname, '..', 'node_modules', '.bin');
+/** How long a closing Azurite may take before it is ended anyway. */
+const GIVE_UP_MS = 10_000;
 
-// Azurite exits with the parent only on a clean exit (see the 'exit' hook below). If the parent is
-// killed outright, its end of this stdin pipe closes and the preloaded watchdog ends the child, so
-// no orphaned Azurite keeps the ports. unref() keeps the watchdog from holding the child alive.
-const watchdog =
-  "process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>process.exit(0));" +
-  'process.stdin.resume();process.stdin.unref();';
+// Preloaded into each Azurite process. Azurite keeps data in memory and writes it to disk every 5 s
+// and when it closes on SIGINT (the table service dies on SIGTERM without writing), so SIGINT is the
+// only way to stop it without losing the last seconds. Azurite's handler runs once: this permanent
+// one makes a second SIGINT harmless instead of killing it mid-write, ends a process that gets
+// SIGINT before Azurite has installed its handler, and gives up on a close that hangs. When the
+// parent dies without stopping it, its end of the stdin pipe closes and the child closes the same
+// way, so no orphaned Azurite keeps the ports. unref() keeps these from holding the child alive.
+const watchdog = `
+let closing = false;
+process.on('SIGINT', () => {
+  if (closing) return;
+  closing = true;
+  if (process.listenerCount('SIGINT') === 1) process.exit(0);
+  setTimeout(() => process.exit(1), ${GIVE_UP_MS}).unref();
+});
+const close = () => process.kill(process.pid, 'SIGINT');
+process.stdin.on('end', close);
+process.stdin.on('error', close);
+process.stdin.resume();
+process.stdin.unref();
+`;
 
 type Kind = 'table' | 'queue';
 
@@ -115,12 +132,18 @@ function spawnService(kind: Kind, port: number, options: AzuriteOptions): Promis
     options.tls.keyFile,
     ...(options.location === undefined ? ['--inMemoryPersistence'] : ['--location', options.location]),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and Azurite
+  // would close at once, under a function host still finishing its work. The launcher stops it last.
+  const child = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: process.platform !== 'win32',
+  });
+  // A parent that exits without stop() still lets Azurite write its data; the child outlives it briefly.
+  const closeOnExit = (): void => {
+    child.kill('SIGINT');
   };
-  process.on('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
+  process.on('exit', closeOnExit);
+  child.once('exit', () => process.off('exit', closeOnExit));
 
   let stdout = '';
   let stderr = '';
@@ -167,11 +190,12 @@ function spawnService(kind: Kind, port: number, options: AzuriteOptions): Promis
 function stopService({ child }: Service): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // The watchdog ends a hanging close after GIVE_UP_MS; this is for a child that cannot run it.
+    const force = setTimeout(() => child.kill('SIGKILL'), GIVE_UP_MS + 2000);
     child.once('exit', () => {
       clearTimeout(force);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill('SIGINT');
   });
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * Errors of the identity platform. The token endpoint answers with a JSON body shaped like
- * refdata/microsoft/token-error-*.json; the authorize endpoint redirects with error and
+ * test/fixtures/microsoft/token-error-*.json; the authorize endpoint redirects with error and
  * error_description, or shows an error page when it cannot trust the redirect URI. The texts are
  * Microsoft's where the documentation or observed responses give them (see README for the ones
  * that are not confirmed).

@@ -5,7 +5,7 @@
  * replace it.
  */
 
-/** Role template ids, copied from ../shared/refdata/microsoft/directory-role-template-ids.json (a test checks they agree). */
+/** Role template ids, copied from test/fixtures/microsoft/directory-role-template-ids.json (a test checks they agree). */
 export const roleTemplateIds = {
   'Global Administrator': '62e90394-69f5-4237-9190-012177145e10',
   'Global Reader': 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',

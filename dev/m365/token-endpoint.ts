@@ -31,7 +31,7 @@ import {
  * POST /{tenant}/oauth2/v2.0/token: authorization_code (PKCE, one-time codes that live 10 minutes),
  * refresh_token (a new refresh token every time, the old one stays valid; revocation, inactivity and
  * withdrawn consent fail with invalid_grant) and client_credentials (`<resource>/.default`). Bodies
- * follow refdata/microsoft/token-success*.json and token-error*.json.
+ * follow test/fixtures/microsoft/token-success*.json and token-error*.json.
  */
 
 const noStore = { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' };

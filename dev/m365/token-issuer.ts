@@ -14,7 +14,7 @@ import {
 /**
  * Builds the tokens. Graph and other Azure resources accept v1.0 access tokens (iss
  * https://sts.windows.net/{tid}/, appid, scp or roles); id tokens are v2.0 (iss
- * https://<host>/{tid}/v2.0, claims as in refdata/microsoft/id-token-v2-claims.json). All are RS256
+ * https://<host>/{tid}/v2.0, claims as in test/fixtures/microsoft/id-token-v2-claims.json). All are RS256
  * with the simulator's key, so clients can verify them against jwks_uri, though like Microsoft's
  * access tokens they are meant for the resource, not the client.
  */

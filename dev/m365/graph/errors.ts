@@ -5,7 +5,7 @@ import { headerValue } from '../http-util';
 /**
  * Graph's response envelope: JSON with OData headers, request-id / client-request-id, and errors as
  * { error: { code, message, innerError: { date, request-id, client-request-id } } }
- * (refdata/microsoft/graph-error-example.json shows the envelope).
+ * (https://learn.microsoft.com/graph/errors shows the envelope).
  */
 
 export const graphContentType =

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
@@ -11,11 +11,10 @@ import { startM365Simulator, type M365Simulator, type M365SimulatorOptions } fro
 import { createDefaultSeed, roleTemplateIds, seedIds } from '../../../dev/m365/seed';
 import { ensureDevCertificates } from '../../../dev/tls/certs';
 
-const refdata = path.resolve(__dirname, '../../../../shared/refdata/microsoft');
+// Microsoft's documented payloads (test/fixtures/microsoft/SOURCES.md): the simulator is judged against them.
+const refdata = path.resolve(__dirname, '../../fixtures/microsoft');
 const readRef = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(path.join(refdata, name), 'utf8')) as Record<string, unknown>;
-// The documented payloads live in the team folder beside the checkout; the simulator is judged against them.
-if (!existsSync(refdata)) throw new Error(`documented Microsoft payloads not found at ${refdata}`);
 
 const REDIRECT = 'https://switchboard.test/authenticate/OAuth2Callback';
 const SCOPE =
@@ -1059,7 +1058,7 @@ describe('Microsoft Graph', () => {
     const noToken = await graphError(() => client(undefined).api('/me').get());
     expect(noToken.statusCode).toBe(401);
     expect(noToken.code).toBe('InvalidAuthenticationToken');
-    // The SDK sends no token to a host missing from customHosts (see REFERENCE.md).
+    // The SDK silently sends no Authorization header to a host missing from customHosts.
     expect((await graphError(() => client(adminToken, []).api('/me').get())).statusCode).toBe(401);
 
     const userRead = await sim.issueAccessToken({
