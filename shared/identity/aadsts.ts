@@ -2,7 +2,7 @@
  * What an error from the Microsoft identity platform means for us. Errors come as a redirect
  * (`error`, `error_description`, `error_subcode`) or a token endpoint body (`error`,
  * `error_description`, `error_codes`); the AADSTS number, when there is one, says more than the
- * OAuth error name. Codes and meanings are Microsoft's (refdata/microsoft/aadsts-codes.json).
+ * OAuth error name. Codes and meanings are Microsoft's (test/fixtures/microsoft/aadsts-codes.json).
  */
 export type AadErrorKind =
   /** The admin pressed Cancel or declined the permissions. */

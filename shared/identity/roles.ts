@@ -1,6 +1,6 @@
 /**
  * Microsoft Entra directory roles by template id (the same id in every tenant), from Microsoft's
- * permissions reference (refdata/microsoft/directory-role-template-ids.json; a unit test keeps the
+ * permissions reference (test/fixtures/microsoft/directory-role-template-ids.json; a unit test keeps the
  * two in agreement). Names are what the admin sees on our pages.
  */
 export const directoryRoles = {
