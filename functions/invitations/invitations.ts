@@ -46,8 +46,7 @@ export const revokeInvitation = http({
   methods: ['POST'],
   authLevel: 'function',
   handler: handled(async (request) => {
-    const body =
-      request.headers.get('content-length') === '0' ? {} : (await readJson(request, revokeBody)).value;
+    const body = (await readJson(request, revokeBody.optional(), { optional: true })).value ?? {};
     const view = await services().invitations.revoke(
       request.params.id ?? '',
       operatorOf(request),

@@ -21,7 +21,7 @@ async function call(
   method: string,
   path: string,
   body?: string | Buffer,
-  contentType: string | undefined = 'application/json',
+  contentType: string | null = 'application/json',
 ) {
   const res = await fetch(`${host.url}${path}`, {
     method,
@@ -29,7 +29,8 @@ async function call(
       'x-functions-key': TEST_FUNCTION_KEY,
       ...(body !== undefined && contentType ? { 'content-type': contentType } : {}),
     },
-    ...(body !== undefined ? { body } : {}),
+    // A Buffer, so that fetch adds no content type of its own.
+    ...(body !== undefined ? { body: Buffer.from(body) } : {}),
   });
   const text = await res.text();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked field by field
@@ -111,6 +112,100 @@ describe('customer ids are not case-sensitive', () => {
         asked,
       ).toEqual(expect.arrayContaining(['customer.created', 'invitation.sent']));
       expect((await call('GET', `/api/customers/${asked}`)).body.id).toBe(id.toLowerCase());
+    }
+  });
+});
+
+describe('one body reader for every route', () => {
+  const invalidUtf8 = Buffer.concat([
+    Buffer.from('{"name":"Bad '),
+    Buffer.from([0xc3, 0x28, 0xff]),
+    Buffer.from('"}'),
+  ]);
+  const bodyRoutes = async () => {
+    const id = await customer();
+    const sent = await call('POST', `/api/customers/${id}/invitations`);
+    return {
+      id,
+      routes: [
+        ['POST', '/api/customers'],
+        ['PATCH', `/api/customers/${id}`],
+        ['PUT', '/api/settings/invitation'],
+        ['PATCH', '/api/settings/invitation'],
+        ['POST', `/api/invitations/${sent.body.id as string}/revoke`],
+      ] as const,
+      invitationId: sent.body.id as string,
+    };
+  };
+  const unchanged = async (id: string, invitationId: string, settingsBefore: unknown) => {
+    expect((await call('GET', `/api/customers/${id}`)).body.name).toBe('Hostile Ltd');
+    expect((await call('GET', '/api/settings/invitation')).body).toEqual(settingsBefore);
+    const listed = await call('GET', `/api/invitations?customerId=${id}`);
+    expect(listed.body.items.find((i: { id: string }) => i.id === invitationId).status).toBe('pending');
+    const audit = await call('GET', `/api/audit?customerId=${id}`);
+    expect(audit.body.items.map((a: { action: string }) => a.action).sort()).toEqual([
+      'customer.created',
+      'invitation.sent',
+    ]);
+  };
+
+  it('refuses invalid UTF-8 with 400 and stores nothing', async () => {
+    const { id, routes, invitationId } = await bodyRoutes();
+    const settingsBefore = (await call('GET', '/api/settings/invitation')).body;
+    for (const [method, path] of routes) {
+      const res = await call(method, path, invalidUtf8);
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(res.body.error.message).toMatch(/UTF-8/);
+    }
+    await unchanged(id, invitationId, settingsBefore);
+  });
+
+  it('refuses lone surrogates in strings with 400', async () => {
+    const { id, routes, invitationId } = await bodyRoutes();
+    const settingsBefore = (await call('GET', '/api/settings/invitation')).body;
+    for (const [method, path] of routes) {
+      const res = await call(
+        method,
+        path,
+        '{"name":"A \\ud800 B","reason":"x\\udfff","providerName":"\\ud83d"}',
+      );
+      expect(res.status, `${method} ${path}`).toBe(400);
+    }
+    const created = await call(
+      'POST',
+      '/api/customers',
+      json({ id: newId(), name: 'Lone \ud800 surrogate', adminEmail: 'a@b.example' }),
+    );
+    expect(created.status).toBe(400);
+    await unchanged(id, invitationId, settingsBefore);
+  });
+
+  it('answers 415 to what is not JSON, and stores nothing', async () => {
+    const { id, routes, invitationId } = await bodyRoutes();
+    const settingsBefore = (await call('GET', '/api/settings/invitation')).body;
+    const body = json({ id: newId(), name: 'Via text', adminEmail: 'a@b.example', reason: 'x' });
+    const types = [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      null,
+      'application/json; charset=iso-8859-1',
+    ];
+    for (const [method, path] of routes) {
+      for (const type of types) {
+        const res = await call(method, path, body, type);
+        expect(res.status, `${method} ${path} ${type}`).toBe(415);
+        expect(res.body.error.code).toBe('unsupported_media_type');
+      }
+    }
+    await unchanged(id, invitationId, settingsBefore);
+  });
+
+  it('refuses 10,000-deep nesting with 400', async () => {
+    const { routes } = await bodyRoutes();
+    const deep = `{"name":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    for (const [method, path] of routes) {
+      expect((await call(method, path, deep)).status, `${method} ${path}`).toBe(400);
     }
   });
 });
