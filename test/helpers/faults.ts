@@ -6,9 +6,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * given the proxy's address instead of the real one; the test then decides when the dependency
  * "goes away" and for how long.
  *
- * - `block()`: every open connection is reset and every new one is reset as soon as it arrives,
- *   which is what a client sees when the service is down (ECONNRESET / socket hang up). Nothing
- *   reaches the dependency until `unblock()`.
+ * - `block()`: every new connection is reset as soon as it arrives (what a client sees when the
+ *   service is down: ECONNRESET / socket hang up), idle open connections are reset too, and a
+ *   connection waiting for an answer goes silent: no byte passes either way until `unblock()`, when
+ *   it carries on (a network partition: the request in flight waits, unless the client gives up
+ *   first). `block({ inFlight: 'kill' })` resets those as well: their answers are lost, possibly
+ *   after the dependency acted on them (a queue message received that way stays invisible for its
+ *   visibility timeout).
  * - `blockFor(ms)`: the same, lifted by itself after `ms` (resolves when lifted).
  * - `killConnections()`: resets the connections that are open now (requests in flight lose their
  *   answer, possibly after the dependency acted on them) without refusing the next ones.
@@ -31,17 +35,31 @@ export interface FaultProxy {
   readonly open: number;
   /** Connections accepted and forwarded / reset because blocked / reset by killConnections or block. */
   readonly stats: { forwarded: number; refused: number; killed: number };
-  block(): void;
+  block(options?: BlockOptions): void;
   unblock(): void;
   /** Blocks now and unblocks after `ms`; resolves when unblocked. */
-  blockFor(ms: number): Promise<void>;
+  blockFor(ms: number, options?: BlockOptions): Promise<void>;
   /** Resets every open connection (in-flight requests lose their answer); returns how many. */
   killConnections(): number;
   close(): Promise<void>;
 }
 
+export interface BlockOptions {
+  /** What happens to connections open at the moment of the block: silent until unblocked (default), or reset. */
+  inFlight?: 'stall' | 'kill';
+}
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** When each side last sent a byte: the client spoke last = a request is waiting for its answer. */
+  clientAt: number;
+  upstreamAt: number;
+}
+
 export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {
   const open = new Set<Socket>();
+  const pairs = new Set<Pair>();
   const stats = { forwarded: 0, refused: 0, killed: 0 };
   let blocked = false;
   let timer: NodeJS.Timeout | undefined;
@@ -63,9 +81,15 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
     const upstream = connect({ port: targetPort, host: targetHost });
     open.add(client);
     open.add(upstream);
+    const pair: Pair = { client, upstream, clientAt: 0, upstreamAt: 0 };
+    let seq = 0;
+    client.on('data', () => (pair.clientAt = ++seq));
+    upstream.on('data', () => (pair.upstreamAt = ++seq));
+    pairs.add(pair);
     const end = () => {
       open.delete(client);
       open.delete(upstream);
+      pairs.delete(pair);
       if (!client.destroyed) reset(client);
       if (!upstream.destroyed) upstream.destroy();
     };
@@ -83,8 +107,40 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fault proxy: no TCP address');
 
+  const stall = () => {
+    for (const pair of [...pairs]) {
+      const { client, upstream } = pair;
+      if (pair.clientAt <= pair.upstreamAt) {
+        // Idle (answered): a service that went away closes it.
+        pairs.delete(pair);
+        open.delete(client);
+        open.delete(upstream);
+        reset(client);
+        upstream.destroy();
+        stats.killed++;
+        continue;
+      }
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  };
+  const resume = () => {
+    for (const { client, upstream } of pairs) {
+      if (client.isPaused()) client.pipe(upstream);
+      if (upstream.isPaused()) upstream.pipe(client);
+    }
+  };
+  const blockNow = (options: BlockOptions = {}) => {
+    blocked = true;
+    if (options.inFlight === 'kill') killConnections();
+    else stall();
+  };
+
   const killConnections = () => {
     let n = 0;
+    pairs.clear();
     for (const s of [...open]) {
       open.delete(s);
       if (!s.destroyed) {
@@ -100,6 +156,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
 
   const unblock = () => {
     blocked = false;
+    resume();
     if (timer) clearTimeout(timer);
     timer = undefined;
     lifted?.();
@@ -116,14 +173,10 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
       return Math.ceil(open.size / 2);
     },
     stats,
-    block() {
-      blocked = true;
-      killConnections();
-    },
+    block: blockNow,
     unblock,
-    blockFor(ms) {
-      blocked = true;
-      killConnections();
+    blockFor(ms, options) {
+      blockNow(options);
       if (timer) clearTimeout(timer);
       lifted?.();
       return new Promise<void>((resolve) => {
@@ -184,10 +237,10 @@ export async function startFaultyStack(
     settings: out,
     proxies,
     storage: {
-      block: () => storageProxies.forEach((p) => p.block()),
+      block: (options) => storageProxies.forEach((p) => p.block(options)),
       unblock: () => storageProxies.forEach((p) => p.unblock()),
-      blockFor: async (ms) => {
-        await Promise.all(storageProxies.map((p) => p.blockFor(ms)));
+      blockFor: async (ms, options) => {
+        await Promise.all(storageProxies.map((p) => p.blockFor(ms, options)));
       },
       killConnections: () => storageProxies.reduce((n, p) => n + p.killConnections(), 0),
     },
