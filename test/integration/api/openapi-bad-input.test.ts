@@ -112,8 +112,18 @@ function sample(s: Schema | undefined, depth = 0): unknown {
           return randomUUID();
         case 'date-time':
           return new Date().toISOString();
-        default:
-          return typeof schema.pattern === 'string' ? unique('fz') : 'sample';
+        default: {
+          // The first of a few plausible strings that the pattern accepts.
+          const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined;
+          const candidates = [
+            unique('fz'),
+            'contoso.onmicrosoft.com',
+            'someone@fuzz.example',
+            randomUUID(),
+            'sample',
+          ];
+          return candidates.find((c) => !pattern || pattern.test(c)) ?? 'sample';
+        }
       }
     default:
       return 'sample';
@@ -194,17 +204,25 @@ const badQuery = (p: Parameter): string[] => {
   return generic;
 };
 
-/** What an operator can see: must not change when a write is refused. */
-async function snapshot(): Promise<string> {
+/**
+ * What an operator can see, that a refused write must not change: the fixture customer, its
+ * invitations and audit trail, the settings, and which order events are stored. (Events accepted by
+ * earlier cases are applied in the background to customers of their own, so provider-wide lists
+ * are left out.) An event of an unknown type is stored by design and answered 422.
+ */
+async function snapshot(): Promise<{ state: string; events: string }> {
   const parts = await Promise.all([
     call('GET', `/api/customers/${customerId}`, {}),
     call('GET', `/api/invitations?customerId=${customerId}`, {}),
     call('GET', `/api/audit?customerId=${customerId}`, {}),
-    call('GET', '/api/audit', {}),
     call('GET', '/api/settings/invitation', {}),
-    call('GET', '/api/customers?pageSize=1000', {}),
   ]);
-  return parts.map((p) => `${p.status} ${p.text}`).join('\n');
+  const events = await call('GET', '/api/orders/events?pageSize=1000', {});
+  const ids = (JSON.parse(events.text) as { items?: { id: string }[] }).items?.map((e) => e.id).sort() ?? [];
+  return {
+    state: parts.map((p) => `${p.status} ${p.text}`).join('\n'),
+    events: `${events.status} ${ids.join(',')}`,
+  };
 }
 
 interface Case {
@@ -227,14 +245,21 @@ function casesFor(template: string, method: string, op: Operation): Case[] {
   const base = pathWith({});
   const cases: Case[] = [];
   const m = method.toUpperCase();
+  const schema = op.requestBody?.content?.['application/json']?.schema;
+  const valid = schema ? sample(schema) : undefined;
+  const json = (v: unknown) => JSON.stringify(v);
+  // Bad ids come with a valid body, so that it is the id that is judged.
+  const validBody = valid === undefined ? {} : { body: json(valid) };
   for (const p of params.filter((x) => x.in === 'path')) {
-    for (const bad of badIds)
+    for (const bad of badIds) {
       cases.push({
         name: `path ${p.name}=${bad.slice(0, 20)}`,
         method: m,
         path: pathWith({ [p.name]: bad }),
         signed,
+        ...validBody,
       });
+    }
   }
   for (const p of params.filter((x) => x.in === 'query')) {
     for (const bad of badQuery(p)) {
@@ -247,10 +272,7 @@ function casesFor(template: string, method: string, op: Operation): Case[] {
       });
     }
   }
-  const schema = op.requestBody?.content?.['application/json']?.schema;
   if (schema) {
-    const valid = sample(schema);
-    const json = (v: unknown) => JSON.stringify(v);
     const add = (name: string, body: string | Buffer, contentType?: string | null) =>
       cases.push({
         name,
@@ -264,7 +286,8 @@ function casesFor(template: string, method: string, op: Operation): Case[] {
       for (const [label, value] of badValues)
         add(`body ${field.join('.')} ${label}`, json(withField(valid, field, value)));
     }
-    add('body 10,000 deep', `{"a":${deep(10_000)}}`);
+    // An otherwise valid body with an unknown field nested 10,000 deep.
+    add('body 10,000 deep', json(valid).replace(/^\{/, `{"zz":${deep(10_000)},`));
     add('body invalid UTF-8', invalidUtf8);
     add('body lone surrogate escape', json(valid).replace(/^\{/, '{"zz":"\\udc00",'));
     add('body not JSON', '{"a":');
@@ -298,20 +321,19 @@ describe('bad input from the OpenAPI document', () => {
       Object.entries(item).map(([method, op]) => ({ path, method, op })),
     );
     expect(operations.length).toBeGreaterThanOrEqual(15);
-    let before = await snapshot();
     for (const { path, method, op } of operations) {
       if (path.startsWith('/authenticate/assets')) continue;
       const writes = method !== 'get';
       for (const c of casesFor(path, method, op)) {
         count++;
+        const before = writes ? await snapshot() : undefined;
         const res = await call(c.method, c.path, c);
         if (res.status >= 500)
           failures.push(`${c.method} ${path} ${c.name}: ${res.status} ${res.text.slice(0, 200)}`);
-        if (writes) {
+        if (before && res.status >= 400) {
           const after = await snapshot();
-          if (res.status >= 400 && after !== before)
+          if (after.state !== before.state || (after.events !== before.events && res.status !== 422))
             failures.push(`${c.method} ${path} ${c.name}: ${res.status} but the state changed`);
-          before = after;
         }
       }
     }
