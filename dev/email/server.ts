@@ -103,7 +103,12 @@ export async function startEmailSimulator(options: EmailSimulatorOptions): Promi
       if (given !== undefined && !/^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(given)) {
         return error(400, 'BadRequest', 'Operation-Id must be a UUID.');
       }
-      // A repeated Operation-Id is the same operation: answered again, not sent twice.
+      // A repeated Operation-Id is the same operation: answered again, not sent twice. The client
+      // chooses the id (Email REST API 2023-03-31, `Operation-Id` header of POST /emails:send: "the ID
+      // provided by the customer to identify the long running operation"; azure-rest-api-specs
+      // specification/communication/data-plane/Email/stable/2023-03-31) precisely so that a send
+      // submitted again is not processed twice (the SDKs expose it for idempotency:
+      // Azure/azure-sdk-for-net#40779); GET /emails/operations/{id} answers 404 for an id it never saw.
       const operation = operations.get(given?.toLowerCase() ?? '') ?? accept(request as EmailRequest, given);
       const repeatability: Record<string, string> =
         header(req, 'repeatability-request-id') !== undefined ? { 'Repeatability-Result': 'accepted' } : {};

@@ -3,6 +3,7 @@ import { operatorOf } from '../../shared/http/actor';
 import { parseWith, queryOf, readJson } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
 import { invitationStatuses } from '../../shared/onboarding/model';
+import { customerIdSchema } from '../../shared/onboarding/validation';
 import { services } from '../../shared/services';
 import { http } from '../../shared/triggers';
 
@@ -19,8 +20,10 @@ export const sendInvitation = http({
 });
 
 const listQuery = z.object({
-  customerId: z.string().max(40).optional(),
+  customerId: customerIdSchema.optional(),
   status: z.enum(invitationStatuses).optional(),
+  pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+  continuationToken: z.string().max(2000).optional(),
 });
 
 export const listInvitations = http({
@@ -30,7 +33,8 @@ export const listInvitations = http({
   authLevel: 'function',
   handler: handled(async (request) => {
     const q = parseWith(listQuery, queryOf(request), 'query');
-    return json(200, { items: await services().invitations.list(q) });
+    const page = await services().invitations.page(q);
+    return json(200, { items: page.items, continuationToken: page.continuationToken ?? null });
   }),
 });
 
@@ -42,8 +46,7 @@ export const revokeInvitation = http({
   methods: ['POST'],
   authLevel: 'function',
   handler: handled(async (request) => {
-    const body =
-      request.headers.get('content-length') === '0' ? {} : (await readJson(request, revokeBody)).value;
+    const body = (await readJson(request, revokeBody.optional(), { optional: true })).value ?? {};
     const view = await services().invitations.revoke(
       request.params.id ?? '',
       operatorOf(request),

@@ -1,4 +1,4 @@
-import { readBytes } from '../../shared/http/requests';
+import { readBytes, requireJsonContentType } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
 import { MAX_BODY_BYTES } from '../../shared/orders/intake';
 import { createLog } from '../../shared/log';
@@ -17,6 +17,7 @@ export const receiveOrderEvent = http({
   authLevel: 'anonymous',
   handler: handled(async (request, context) => {
     // The raw bytes: the signature is over them exactly, so nothing may decode or re-encode them first.
+    requireJsonContentType(request);
     const body = await readBytes(request, MAX_BODY_BYTES);
     const answer = await services().orders.intake.receive(
       { signature: request.headers.get(SIGNATURE_HEADER), body },

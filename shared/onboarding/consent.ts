@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { Mailer } from '../email/mailer';
 import { DependencyError, GoneError, NotFoundError } from '../errors';
 import { createGraphClient } from '../graph/client';
-import { classifyAadError } from '../identity/aadsts';
+import { classifyAadError, type AadErrorKind } from '../identity/aadsts';
 import type { Authority } from '../identity/authority';
 import type { LoginStateStore } from '../identity/login-state';
 import { roleName } from '../identity/roles';
@@ -116,6 +116,23 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
     }
   };
 
+  /** A sign-in error the browser reported: a 4xx page whatever it claims (see `callback`). */
+  const fromBrowserError = (kind: AadErrorKind, retryPath: string | undefined): ConsentProblem => {
+    switch (kind) {
+      case 'cancelled':
+        return problem('cancelled', 200, { retryPath });
+      case 'consent_required':
+        return problem('consent_required', 403, { retryPath });
+      case 'account_not_allowed':
+      case 'tenant_gone':
+        return problem('account_not_allowed', 403, { retryPath });
+      case 'blocked':
+        return problem('blocked', 403, { retryPath });
+      default:
+        return problem('signin_failed', 400, { retryPath });
+    }
+  };
+
   return {
     async providerName() {
       return (await deps.settings.get().catch(() => undefined))?.providerName ?? deps.config.provider.name;
@@ -170,15 +187,19 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         return refuse(problem(reason, 400, { retryPath: await retryPathFor(login.invitationToken) }), ids);
       }
       if (query.error) {
+        // What the browser brings back is the browser's word, anyone holding a link can forge it (the
+        // AADSTS code is read from its free text): it picks the page, never an operator alarm or a
+        // 5xx. Our own faults show where Microsoft tells us directly, at the token endpoint.
         const aad = classifyAadError({
-          error: query.error,
-          description: query.error_description,
-          subError: query.error_subcode,
+          error: query.error.slice(0, 100),
+          description: query.error_description?.slice(0, 1000),
+          subError: query.error_subcode?.slice(0, 100),
         });
-        return refuse(fromSignInError(new SignInError(aad), await retryPathFor(login.invitationToken)), {
+        return refuse(fromBrowserError(aad.kind, await retryPathFor(login.invitationToken)), {
           ...ids,
           error: aad.error,
           aadsts: aad.code,
+          source: 'browser',
         });
       }
       if (!query.code) {

@@ -8,6 +8,7 @@ import type { Customer, CustomerStatus } from './model';
 import { CUSTOMER_PARTITION, type OnboardingRepositories } from './repositories';
 import {
   adminEmailSchema,
+  canonicalCustomerId,
   customerIdSchema,
   customerNameSchema,
   tenantDomainSchema,
@@ -100,11 +101,17 @@ export function createCustomerService(deps: {
 }): CustomerService {
   const { customers } = deps.repos;
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
-  const key = (id: string) => id.trim().toLowerCase();
-
+  // Every path by id (read, update, status) goes through the same check: an id that cannot be a
+  // customer's (encoded slashes, dots, too long) is simply not found, and storage never sees it.
   const find = async (id: string) => {
-    if (!customerIdSchema.safeParse(id).success) return undefined;
-    return (await customers.get(CUSTOMER_PARTITION, key(id)))?.value;
+    const key = canonicalCustomerId(id);
+    if (key === undefined) return undefined;
+    return (await customers.get(CUSTOMER_PARTITION, key))?.value;
+  };
+  const mutateById = (id: string, change: (c: Customer) => Customer | undefined) => {
+    const key = canonicalCustomerId(id);
+    if (key === undefined) return Promise.resolve(undefined);
+    return customers.mutate(CUSTOMER_PARTITION, key, change);
   };
 
   return {
@@ -153,9 +160,10 @@ export function createCustomerService(deps: {
     },
 
     async update(id, input, actor) {
+      if (canonicalCustomerId(id) === undefined) throw new NotFoundError('Customer', id);
       const changes = parseWith(customerChangesSchema, input, 'customer changes');
       const changed: Record<string, unknown> = {};
-      const updated = await customers.mutate(CUSTOMER_PARTITION, key(id), (c) => {
+      const updated = await mutateById(id, (c) => {
         const refusal = detailsChangeRefusal(c.status);
         if (refusal) throw new ConflictError(refusal.message, { reason: refusal.code });
         const next: Customer = { ...c };
@@ -193,7 +201,7 @@ export function createCustomerService(deps: {
 
     async setStatus(id, status, actor, reason) {
       let from: CustomerStatus | undefined;
-      const updated = await customers.mutate(CUSTOMER_PARTITION, key(id), (c) => {
+      const updated = await mutateById(id, (c) => {
         from = c.status;
         if (c.status === status) return undefined;
         return { ...c, status, updatedAt: now() };

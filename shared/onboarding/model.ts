@@ -34,7 +34,19 @@ export const customerSchema = z.object({
 });
 export type Customer = z.infer<typeof customerSchema>;
 
-export const invitationStatuses = ['pending', 'opened', 'completed', 'expired', 'revoked', 'failed'] as const;
+/**
+ * `sending`: recorded, its e-mail not yet confirmed (a retry asks the e-mail service what became of
+ * it); `pending`: sent, not yet opened.
+ */
+export const invitationStatuses = [
+  'sending',
+  'pending',
+  'opened',
+  'completed',
+  'expired',
+  'revoked',
+  'failed',
+] as const;
 export type InvitationStatus = (typeof invitationStatuses)[number];
 
 export const invitationSchema = z.object({
@@ -53,6 +65,8 @@ export const invitationSchema = z.object({
   revokedAt: z.string().optional(),
   revokedReason: z.string().optional(),
   emailOperationId: z.string().optional(),
+  /** Which send attempt the e-mail operation id belongs to (a failed send is retried as the next). */
+  sendAttempt: z.number().int().min(1).optional(),
 });
 export type Invitation = z.infer<typeof invitationSchema>;
 

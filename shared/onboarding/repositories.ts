@@ -5,18 +5,27 @@ import {
   invitationSchema,
   tenantOwnerSchema,
   type Customer,
-  type Invitation,
   type TenantOwner,
 } from './model';
+import { z } from 'zod';
 
 /** One partition per kind: customers number in the hundreds, so point reads and one-partition scans suffice. */
 export const CUSTOMER_PARTITION = 'customer';
 export const INVITATION_PARTITION = 'invitation';
 export const TENANT_PARTITION = 'tenant';
 
+/**
+ * The invitations table holds each invitation several times in its one partition, always written
+ * together in one transaction (see shared/onboarding/invitations.ts): under `id:<id>` (the record),
+ * `tok:<hash of the link's secret>` (the link resolves with one point read), and `cus:<customer>:…`
+ * and `all:…` (newest first, so both lists are single-partition key ranges). `key` is the row key.
+ */
+export const invitationRowSchema = invitationSchema.extend({ key: z.string() });
+export type InvitationRow = z.infer<typeof invitationRowSchema>;
+
 export interface OnboardingRepositories {
   customers: TableRepository<Customer>;
-  invitations: TableRepository<Invitation>;
+  invitations: TableRepository<InvitationRow>;
   /** tenant id → customer: makes "one tenant, one customer" a unique key, not a check-then-write race. */
   tenants: TableRepository<TenantOwner>;
 }
@@ -30,8 +39,8 @@ export function createOnboardingRepositories(storage: StorageClients): Onboardin
     }),
     invitations: new TableRepository(storage.table('invitations'), {
       entityName: 'invitation',
-      schema: invitationSchema,
-      keys: (i) => ({ partitionKey: INVITATION_PARTITION, rowKey: i.tokenHash }),
+      schema: invitationRowSchema,
+      keys: (i) => ({ partitionKey: INVITATION_PARTITION, rowKey: i.key }),
     }),
     tenants: new TableRepository(storage.table('tenants'), {
       entityName: 'tenant',

@@ -6,14 +6,25 @@ import { z } from 'zod';
  * SBC scripts.
  */
 
-/** Used in SBC object names (`<id>-c`, `<id>-t`) and URLs: letters, digits, dash, underscore. */
+/**
+ * Used in SBC object names (`<id>-c`, `<id>-t`) and URLs: letters, digits, dash, underscore. Ids are
+ * not case-sensitive, so the one form kept and compared everywhere (rows, keys, filters, audit
+ * partitions, events) is the lower-case one: `PMix-x` and `pmix-x` are the same customer.
+ */
 export const customerIdSchema = z
   .string()
   .trim()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$/,
     '2-40 letters, digits, "-" or "_", starting with a letter or digit',
-  );
+  )
+  .transform((s) => s.toLowerCase());
+
+/** The canonical form of a customer id, or undefined when it cannot be one (so no row has it). */
+export function canonicalCustomerId(id: string): string | undefined {
+  const parsed = customerIdSchema.safeParse(id);
+  return parsed.success ? parsed.data : undefined;
+}
 
 export const customerNameSchema = z
   .string()

@@ -1,9 +1,10 @@
-import { ConflictError, PayloadTooLargeError, ValidationError } from '../errors';
+import { ConflictError, PayloadTooLargeError } from '../errors';
 import type { AuditLog } from '../storage/audit';
 import type { QueueSender } from '../storage/queue-sender';
 import { addSeconds } from '../clock';
 import { type Log } from '../log';
 import { contentHash } from './canonical-json';
+import { parseJsonBytes } from '../http/requests';
 import { customerIdOf, parseEvent, type ParsedEvent } from './envelope';
 import { SignatureError, WebhookNotConfiguredError } from './errors';
 import { errorText } from '../log';
@@ -67,20 +68,9 @@ export function answerFor(event: OrderEvent, replayed: boolean): IntakeAnswer {
   };
 }
 
+/** The shared body reader's rules (strict UTF-8, depth, well-formed strings) apply to events too. */
 function decodeJson(body: Buffer): { text: string; json: unknown } {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    throw new ValidationError('The body is not UTF-8 text.', [{ field: '(body)', message: 'not UTF-8' }]);
-  }
-  try {
-    return { text, json: JSON.parse(text) as unknown };
-  } catch {
-    throw new ValidationError('The body is not valid JSON.', [
-      { field: '(body)', message: 'not valid JSON' },
-    ]);
-  }
+  return parseJsonBytes(body, { limitBytes: MAX_BODY_BYTES });
 }
 
 function unsupportedMessage(parsed: Extract<ParsedEvent, { kind: 'unsupported' }>): string {

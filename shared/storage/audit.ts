@@ -52,17 +52,20 @@ export function createAuditLog(storage: StorageClients, now: () => Date = () => 
       const at = now();
       // Inverted time first so a partition reads newest-first; random suffix keeps same-millisecond rows apart.
       const id = `${String(MAX_TICKS - at.getTime()).padStart(13, '0')}-${randomBytes(4).toString('hex')}`;
+      // Customer ids are not case-sensitive: the partition and the field hold the canonical (lower-case) form.
+      const customerId = entry.customerId?.trim().toLowerCase();
       const row: AuditEntry = {
         id,
-        scope: entry.customerId ?? PROVIDER_SCOPE,
+        scope: customerId ?? PROVIDER_SCOPE,
         at: at.toISOString(),
         ...entry,
+        ...(customerId !== undefined ? { customerId } : {}),
       };
       return (await repo.create(row)).value;
     },
     async list({ customerId, limit = 100, continuationToken }) {
       const page = await repo.list({
-        partitionKey: customerId ?? PROVIDER_SCOPE,
+        partitionKey: customerId?.trim().toLowerCase() ?? PROVIDER_SCOPE,
         pageSize: Math.min(Math.max(limit, 1), 1000),
         ...(continuationToken ? { continuationToken } : {}),
       });

@@ -57,6 +57,8 @@ export class TableRepository<T extends object> {
   }
 
   async get(partitionKey: string, rowKey: string): Promise<Stored<T> | undefined> {
+    // A key Table Storage cannot hold names no row: not found, without asking (it would answer 400).
+    if (!isValidKey(partitionKey) || !isValidKey(rowKey)) return undefined;
     await this.ensureTable();
     try {
       const entity = await this.guard(() => this.client.getEntity<TableEntity>(partitionKey, rowKey));
@@ -106,6 +108,7 @@ export class TableRepository<T extends object> {
   }
 
   async delete(partitionKey: string, rowKey: string, etag?: string): Promise<boolean> {
+    if (!isValidKey(partitionKey) || !isValidKey(rowKey)) return false;
     await this.ensureTable();
     try {
       await this.guard(() => this.client.deleteEntity(partitionKey, rowKey, etag ? { etag } : {}));
@@ -143,6 +146,8 @@ export class TableRepository<T extends object> {
   async list(
     options: { partitionKey?: string; filter?: string; pageSize?: number; continuationToken?: string } = {},
   ): Promise<Page<T>> {
+    if (options.continuationToken !== undefined)
+      checkContinuationToken(options.continuationToken, options.partitionKey);
     await this.ensureTable();
     const filters = [
       options.partitionKey !== undefined
@@ -153,7 +158,16 @@ export class TableRepository<T extends object> {
     const pages = this.client
       .listEntities<TableEntity>({ queryOptions: filters.length ? { filter: filters.join(' and ') } : {} })
       .byPage({ maxPageSize: options.pageSize ?? 100, continuationToken: options.continuationToken });
-    const page = await this.guard(() => pages.next());
+    let page: Awaited<ReturnType<typeof pages.next>>;
+    try {
+      page = await this.guard(() => pages.next());
+    } catch (e) {
+      // Storage refusing a well-formed token (keys it cannot hold) is still the caller's token.
+      if (options.continuationToken !== undefined && restErrorInfo(e)?.statusCode === 400) {
+        throw invalidToken();
+      }
+      throw e;
+    }
     if (page.done) return { items: [] };
     const items = page.value.map((e) => this.fromEntity(e));
     const token = page.value.continuationToken;
@@ -212,7 +226,13 @@ export class TableRepository<T extends object> {
 
   private toEntity(value: T): TableEntity {
     const parsed = this.parse(value);
-    const entity: Record<string, unknown> = { ...this.def.keys(parsed) };
+    const keys = this.def.keys(parsed);
+    if (!isValidKey(keys.partitionKey) || !isValidKey(keys.rowKey)) {
+      throw new ValidationError(
+        `Invalid ${this.def.entityName}: its key has characters storage cannot hold.`,
+      );
+    }
+    const entity: Record<string, unknown> = { ...keys };
     const json = new Set<string>(this.def.jsonFields ?? []);
     for (const [k, v] of Object.entries(parsed)) {
       if (v === undefined || v === null) continue;
@@ -259,18 +279,67 @@ export class TableRepository<T extends object> {
     return e;
   }
 
-  /** A network failure or 5xx from storage is reported as the storage dependency being down. */
+  /**
+   * A network failure or 5xx from storage is reported as the storage dependency being down. Anything
+   * else (a 4xx, or an error that did not come from the wire) is thrown as it is: calling it an
+   * outage would raise storage alarms for what is a bad request or a bug.
+   */
   private async guard<R>(op: () => Promise<R>): Promise<R> {
     try {
       return await op();
     } catch (e) {
-      const status = restErrorInfo(e)?.statusCode;
-      if (status !== undefined && status < 500) throw e;
+      if (!isUnavailable(e)) throw e;
       throw new DependencyError('storage', `table ${this.client.tableName}: ${describeRestError(e)}`, {
         cause: e,
       });
     }
   }
+}
+
+/** Whether storage was unreachable or failed (network error, timeout, 5xx), as opposed to refusing the request. */
+function isUnavailable(e: unknown): boolean {
+  const info = restErrorInfo(e);
+  if (info) return info.statusCode === undefined || info.statusCode >= 500;
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return (
+    name === 'AbortError' || name === 'TimeoutError' || (typeof code === 'string' && /^E[A-Z_]+$/.test(code))
+  );
+}
+
+/**
+ * What Table Storage accepts in PartitionKey and RowKey: at most 1 KiB, none of / \ # ? or control
+ * characters (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
+ */
+export function isValidKey(key: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what storage refuses
+  return key.length <= 512 && !/[/\\#?\u0000-\u001f\u007f-\u009f]/.test(key) && key.isWellFormed();
+}
+
+const invalidToken = () =>
+  new ValidationError('The continuation token is not one this list gave out.', [
+    { field: 'continuationToken', message: 'not a continuation token from this list' },
+  ]);
+
+/**
+ * The SDK decodes a continuation token as base64 JSON `{nextPartitionKey, nextRowKey}` and throws a
+ * plain SyntaxError on anything else; a caller's garbled token is a 400, checked here before the
+ * SDK sees it. A token into another partition than the one listed is refused too.
+ */
+function checkContinuationToken(token: string, partitionKey: string | undefined): void {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(token) || token.length > 4096) throw invalidToken();
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+  } catch {
+    throw invalidToken();
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw invalidToken();
+  const { nextPartitionKey, nextRowKey } = decoded as Record<string, unknown>;
+  if (typeof nextPartitionKey !== 'string' || !isValidKey(nextPartitionKey)) throw invalidToken();
+  if (nextRowKey !== undefined && (typeof nextRowKey !== 'string' || !isValidKey(nextRowKey)))
+    throw invalidToken();
+  if (partitionKey !== undefined && nextPartitionKey !== partitionKey) throw invalidToken();
 }
 
 export function escapeOData(value: string): string {

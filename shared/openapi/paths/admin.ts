@@ -126,18 +126,19 @@ export const adminPaths: Record<string, PathItem> = {
     get: {
       operationId: 'listInvitations',
       tags: ['Invitations'],
-      summary: 'List invitations, newest first.',
+      summary: 'List invitations, newest first, a page at a time.',
       security: functionKey,
       parameters: [
-        queryParam('customerId', 'Only this customer’s.', { type: 'string' }),
+        queryParam('customerId', 'Only this customer’s (ids are not case-sensitive).', { type: 'string' }),
         queryParam('status', 'Only in this state.', { type: 'string', enum: [...invitationStatuses] }),
+        queryParam('pageSize', '1-1000, default 100.', { type: 'integer', minimum: 1, maximum: 1000 }),
+        queryParam('continuationToken', 'From the previous page.', { type: 'string' }),
       ],
       responses: {
-        '200': jsonResponse('The invitations.', {
-          type: 'object',
-          required: ['items'],
-          properties: { items: { type: 'array', items: ref('Invitation') } },
-        }),
+        '200': jsonResponse(
+          'A page of invitations (a page may be short, even empty, while a continuation token follows).',
+          page('Invitation'),
+        ),
         '400': errorResponse('BadRequest'),
         '401': errorResponse('Unauthorized'),
       },

@@ -1,6 +1,4 @@
-import type { Customer, Invitation } from '../../onboarding/model';
-import { INVITATION_PARTITION } from '../../onboarding/repositories';
-import { escapeOData } from '../../storage/table-repository';
+import type { Customer } from '../../onboarding/model';
 import type { OrderContext, OrderHandlerDeps } from './context';
 
 export interface InvitationResult {
@@ -10,29 +8,6 @@ export interface InvitationResult {
   callbackId: string | null;
 }
 
-/**
- * The invitation this event already sent, if a run of it got as far as the e-mail. A row an earlier
- * run created but never marked sent (it died around the e-mail) is withdrawn, so that of the links
- * that may have gone out only the new one works.
- */
-async function sentBy(
-  deps: OrderHandlerDeps,
-  customerId: string,
-  actor: string,
-): Promise<Invitation | undefined> {
-  const unconfirmed: Invitation[] = [];
-  for await (const row of deps.onboarding.invitations.listAll({
-    partitionKey: INVITATION_PARTITION,
-    filter: `customerId eq '${escapeOData(customerId)}' and createdBy eq '${escapeOData(actor)}'`,
-  })) {
-    if (row.value.emailOperationId && row.value.status !== 'failed') return row.value;
-    if (row.value.status === 'pending' || row.value.status === 'opened') unconfirmed.push(row.value);
-  }
-  for (const i of unconfirmed)
-    await deps.invitations.revoke(i.id, actor, 'superseded by a retry of its order');
-  return undefined;
-}
-
 /** E-mails the admin an invitation (once per event), then tells the ordering system. */
 export async function inviteStep(
   ctx: OrderContext,
@@ -40,9 +15,11 @@ export async function inviteStep(
   customer: Customer,
 ): Promise<InvitationResult> {
   const sent = await ctx.step('invitation', async () => {
-    const earlier = await sentBy(deps, customer.id, ctx.actor);
-    if (earlier) return { invitationId: earlier.id, sentTo: earlier.sentTo, expiresAt: earlier.expiresAt };
-    const { invitation } = await deps.invitations.send(customer.id, ctx.actor);
+    // Keyed by the event: a retry (after a crash or a storage outage) is the same invitation, and its
+    // e-mail goes out at most once.
+    const { invitation } = await deps.invitations.send(customer.id, ctx.actor, {
+      idempotencyKey: `${ctx.eventId}:invitation`,
+    });
     return { invitationId: invitation.id, sentTo: invitation.sentTo, expiresAt: invitation.expiresAt };
   });
   const callback = await ctx.step('notify:customer.invited', async () => {

@@ -35,7 +35,7 @@ describe('invitations', () => {
     const list = await services.invitations.list({ customerId: id });
     expect(list.map((i) => i.status).sort()).toEqual(['failed', 'pending']);
     expect((await services.customers.get(id)).openInvitationId).toBe(first.invitation.id);
-    const token = first.url.split('/').pop()!;
+    const token = first.url!.split('/').pop()!;
     await expect(services.invitations.open(token)).resolves.toMatchObject({ customer: { id } });
     const audit = await services.audit.list({ customerId: id });
     expect(audit.items.map((a) => a.action)).toContain('invitation.failed');
@@ -44,7 +44,7 @@ describe('invitations', () => {
   it('expires a link after its validity, and a used link cannot be used again', async () => {
     const id = await newCustomer();
     const sent = await services.invitations.send(id, 'test');
-    const token = sent.url.split('/').pop()!;
+    const token = sent.url!.split('/').pop()!;
     const later = createInvitationService({
       repos: services.onboarding,
       customers: services.customers,
