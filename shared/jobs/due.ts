@@ -39,6 +39,8 @@ export interface SweepResult {
 /** On a fresh deployment the sweep starts this far back (nothing is due earlier than its first write). */
 const FIRST_LOOK_BACK_HOURS = 24;
 const DEFAULT_MAX_PER_RUN = 500;
+/** How long after an hour ends the sweep stops reading it. */
+const SETTLE_MS = 5 * 60_000;
 /** A failed entry's next look. */
 const RETRY_FAILED_MS = 5 * 60_000;
 
@@ -78,6 +80,9 @@ export function createDueIndex(deps: { repos: JobRepositories; now: Clock }): Du
       const now = deps.now();
       const nowIso = now.toISOString();
       const current = dueBucket(now);
+      // An hour is left behind only a while after it ended, so an instance whose clock runs a little
+      // behind can still add entries to it (every due time is at least a minute ahead when written).
+      const settled = dueBucket(new Date(now.getTime() - SETTLE_MS));
       const result: SweepResult = { requeued: {}, examined: 0, partitions: 0 };
       let cursor = await readCursor(now);
       for (const bucket of bucketsBetween(cursor, current)) {
@@ -115,7 +120,7 @@ export function createDueIndex(deps: { repos: JobRepositories; now: Clock }): Du
           }
         }
         // A past hour with nothing left behind is never read again.
-        if (bucket < current && clean && bucket === cursor) {
+        if (bucket < settled && clean && bucket === cursor) {
           const next = bucketsBetween(bucket, current, 2)[1];
           if (next) {
             cursor = next;

@@ -228,7 +228,7 @@ export function createCustomerService(deps: {
       if (!held && !c.openInvitationId) return false;
       // Vault first, then the name: a run killed in between deletes again (a no-op) and clears.
       if (c.tokenSecretName) await deps.secrets.remove(c.tokenSecretName);
-      await customers.mutate(CUSTOMER_PARTITION, key(id), (x) => ({
+      await mutateById(id, (x) => ({
         ...x,
         tokenSecretName: undefined,
         tokenExpiresAt: undefined,

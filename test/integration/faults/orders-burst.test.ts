@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Host } from '../../../dev/host';
 import { loadConfig } from '../../../shared/config';
-import { silentLog } from '../../../shared/orders/log';
+import { silentLog } from '../../../shared/log';
 import { partitionOf } from '../../../shared/orders/repositories';
-import { createOrderSweep } from '../../../shared/orders/sweep';
 import { createServices, type Services } from '../../../shared/services';
 import { startFaultyStack, type FaultyStack } from '../../helpers/faults';
 import { startTestHost } from '../../helpers/host';
@@ -98,11 +97,10 @@ describe('orders under a ten-second storage outage', () => {
     let sweeps = 0;
     while (!done && sweeps < 5) {
       sweeps++;
-      await createOrderSweep({
-        repos: direct.orders.repos,
-        queues: direct.queues,
-        now: () => new Date(Date.now() + sweeps * 2 * 3600_000),
-      }).run(silentLog);
+      const hoursAhead = sweeps * 2;
+      await createServices(direct.config, {
+        now: () => new Date(Date.now() + hoursAhead * 3600_000),
+      }).jobs.due.sweep(silentLog);
       done = await waitFor(allApplied, 20_000, 500).catch(() => undefined);
     }
     if (!done) {

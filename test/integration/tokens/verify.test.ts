@@ -64,7 +64,7 @@ async function consent(admin: Admin): Promise<string> {
     'test',
   );
   const sent = await services.invitations.send(id, 'test');
-  const token = new URL(sent.url).pathname.split('/').pop() ?? '';
+  const token = new URL(sent.url ?? expect.unreachable('no link')).pathname.split('/').pop() ?? '';
   const started = await services.consent.start(token);
   if (started.kind !== 'redirect') throw new Error(`start refused: ${JSON.stringify(started)}`);
   const walk = await driveSignIn(started.location, { account: admin.account, consentForOrganization: true });
