@@ -67,7 +67,8 @@ export interface Refusal {
 /** Where the admin starts over: the invitation page. */
 export const invitationPath = (token: string): string => `/authenticate/${encodeURIComponent(token)}`;
 
-export type ConsentLog = (level: 'information' | 'warning' | 'error', event: Record<string, unknown>) => void;
+/** Consent logs through the app's one log shape. */
+export type { Log as ConsentLog } from '../log';
 
 export interface InvitationPageModel {
   kind: 'invitation';

@@ -88,9 +88,7 @@ export async function recordConsent(
       // Another organization's admin finished this customer's consent first: undo ours entirely.
       await deps.secrets
         .remove(secretName)
-        .catch((e: unknown) =>
-          log('error', { event: 'consent.secret_not_removed', ...ids, message: message(e) }),
-        );
+        .catch((e: unknown) => log.error('consent.secret_not_removed', { ...ids, message: message(e) }));
       await releaseTenant(deps, claim, admin.tenantId, log);
       return {
         problem: problem('wrong_tenant', 403, { retryPath: input.retryPath, organizationName }),
@@ -105,9 +103,7 @@ export async function recordConsent(
 
   await deps.invitations
     .complete(input.invitationToken, upn)
-    .catch((e: unknown) =>
-      log('warning', { event: 'consent.invitation_not_completed', ...ids, message: message(e) }),
-    );
+    .catch((e: unknown) => log.warn('consent.invitation_not_completed', { ...ids, message: message(e) }));
   await deps.audit
     .record({
       actor: `customer-admin:${upn}`,
@@ -123,7 +119,7 @@ export async function recordConsent(
         tokenExpiresAt: expiresAt.toISOString(),
       },
     })
-    .catch((e: unknown) => log('error', { event: 'consent.audit_failed', ...ids, message: message(e) }));
+    .catch((e: unknown) => log.error('consent.audit_failed', { ...ids, message: message(e) }));
   const notifyTo = deps.config.provider.notifyAddress;
   if (notifyTo) {
     const consented = {
@@ -134,9 +130,7 @@ export async function recordConsent(
     };
     await deps.mailer
       .send(consentNotice(notifyTo, deps.config.provider.name, consented, organizationName))
-      .catch((e: unknown) =>
-        log('warning', { event: 'consent.notice_not_sent', ...ids, message: message(e) }),
-      );
+      .catch((e: unknown) => log.warn('consent.notice_not_sent', { ...ids, message: message(e) }));
   }
   await deps
     .notifyOrderingSystem?.(
@@ -144,10 +138,8 @@ export async function recordConsent(
       { customerId: customer.id, tenantId: admin.tenantId, consentedBy: upn, consentedAt: at.toISOString() },
       { key: `${input.opened.invitation.id}:customer.consented`, customerId: customer.id },
     )
-    .catch((e: unknown) =>
-      log('warning', { event: 'consent.callback_not_queued', ...ids, message: message(e) }),
-    );
-  log('information', { event: 'consent.recorded', ...ids });
+    .catch((e: unknown) => log.warn('consent.callback_not_queued', { ...ids, message: message(e) }));
+  log.info('consent.recorded', { ...ids });
   return {
     kind: 'consented',
     customerName: recorded.name,
@@ -191,7 +183,5 @@ async function releaseTenant(
   if (claim.kind !== 'new') return;
   await deps.repos.tenants
     .delete(TENANT_PARTITION, tenantId, claim.etag)
-    .catch((e: unknown) =>
-      log('error', { event: 'consent.tenant_release_failed', tenantId, message: message(e) }),
-    );
+    .catch((e: unknown) => log.error('consent.tenant_release_failed', { tenantId, message: message(e) }));
 }

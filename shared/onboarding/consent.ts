@@ -1,3 +1,4 @@
+import { silentLog } from '../log';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Config } from '../config';
 import type { Mailer } from '../email/mailer';
@@ -62,7 +63,7 @@ export interface ConsentDeps {
   now?: () => Date;
 }
 
-const noLog: ConsentLog = () => undefined;
+const noLog: ConsentLog = silentLog;
 
 export function createConsentService(deps: ConsentDeps): ConsentService {
   const now = deps.now ?? (() => new Date());
@@ -164,17 +165,13 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
       });
       // Abandoned sign-ins leave rows behind; each start sweeps a few.
       await deps.logins.purgeExpired(20).catch(() => 0);
-      log('information', {
-        event: 'consent.started',
-        customerId: opened.customer.id,
-        invitationId: opened.invitation.id,
-      });
+      log.info('consent.started', { customerId: opened.customer.id, invitationId: opened.invitation.id });
       return { kind: 'redirect', location, browserKey: started.browserKey, expiresAt: started.expiresAt };
     },
 
     async callback(query, browserKey, log = noLog) {
       const refuse = (p: ConsentProblem, fields: Record<string, unknown> = {}): ConsentProblem => {
-        log('warning', { event: 'consent.refused', reason: p.reason, status: p.status, ...fields });
+        log.warn('consent.refused', { reason: p.reason, status: p.status, ...fields });
         return p;
       };
       // One-time: the state is deleted here, before anything else, whatever happens next.

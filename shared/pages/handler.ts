@@ -1,3 +1,4 @@
+import { createLog } from '../log';
 import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { recordFailure } from '../http/responses';
 import type { ConsentLog } from '../onboarding/consent-outcomes';
@@ -49,12 +50,7 @@ export function pageHandler(
 }
 
 export function consentLog(context: InvocationContext): ConsentLog {
-  return (level, event) => {
-    const line = JSON.stringify(event);
-    if (level === 'error') context.error(line);
-    else if (level === 'warning') context.warn(line);
-    else context.info(line);
-  };
+  return createLog(context);
 }
 
 /** Ties a sign-in to the browser that started it: `__Host-` (Secure, path /, no domain), HttpOnly, Lax. */

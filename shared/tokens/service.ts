@@ -1,3 +1,4 @@
+import { silentLog, type Log as TokenLog } from '../log';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../errors';
 import { createGraphClient, graphCall, GraphRequestError } from '../graph/client';
@@ -60,7 +61,7 @@ export class TokenUnavailableError extends DomainError {
   }
 }
 
-export type TokenLog = (level: 'information' | 'warning' | 'error', event: Record<string, unknown>) => void;
+export type { TokenLog };
 
 export interface TokenService {
   /**
@@ -117,7 +118,7 @@ const KEY_VAULT = 'keyVault';
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const now = deps.now ?? (() => new Date());
-  const log: TokenLog = deps.log ?? (() => undefined);
+  const log: TokenLog = deps.log ?? silentLog;
   const required = deps.requiredScopes ?? graphScopes;
   // `.default` asks for whatever the grant holds: a grant that lost a permission still redeems, and
   // the answer's `scope` shows what is missing (scope drift) instead of a bare refusal.
@@ -242,7 +243,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         } catch (e) {
           // The newest token stays in memory; the next redemption tries the write again.
           vault.error = vaultError('writing the rotated refresh token', e);
-          log('warning', { event: 'tokens.vault_write_failed', customerId: customer.id, reason: due.reason });
+          log.warn('tokens.vault_write_failed', { customerId: customer.id, reason: due.reason });
         }
       }
       return {
@@ -364,8 +365,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         ...redemptionFacts(prev, r),
       })).catch((e: unknown) =>
         // The access token is good; a lost record only makes "expires if unused by" look earlier.
-        log('warning', {
-          event: 'tokens.redemption_not_recorded',
+        log.warn('tokens.redemption_not_recorded', {
           customerId: customer.id,
           message: e instanceof Error ? e.message : String(e),
         }),
@@ -455,8 +455,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           ...(graphLatencyMs !== undefined ? { graphLatencyMs } : {}),
         };
       });
-      log(outcome.ok ? 'information' : 'warning', {
-        event: 'tokens.verified',
+      log[outcome.ok ? 'info' : 'warn']('tokens.verified', {
         customerId: customer.id,
         status: row.status,
         ...(row.reason ? { reason: row.reason } : {}),
