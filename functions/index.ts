@@ -4,6 +4,7 @@ import { onboardingTriggers } from './onboarding';
 import { opsTriggers } from './ops';
 import { ordersTriggers } from './orders';
 import { outboxTriggers } from './outbox';
+import { tokensTriggers } from './tokens';
 
 /**
  * Every trigger of the app, in one list joined from each capability's folder. `main.ts` registers
@@ -13,6 +14,7 @@ export const triggers: Trigger[] = [
   ...opsTriggers,
   ...onboardingTriggers,
   ...ordersTriggers,
+  ...tokensTriggers,
   ...outboxTriggers,
   ...jobsTriggers,
 ];

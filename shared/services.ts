@@ -22,6 +22,7 @@ import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
 import { createAuditLog, type AuditLog } from './storage/audit';
 import { createTokenHealth, type TokenService } from './tokens';
+import { createTokenChecks, type TokenChecks } from './tokens/checks';
 import { createStorageClients, type StorageClients, type TableRequestObserver } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
 
@@ -55,6 +56,8 @@ export interface Services {
   orders: OrdersService;
   /** Token health: `redeem(customer)` for any work in a customer's tenant, `verify(customerId)` for one check. */
   tokens: TokenService;
+  /** Token health's background work: the timer's fan-out, one check with its consequences, verify-all, revoke. */
+  tokenChecks: TokenChecks;
 }
 
 export function createServices(
@@ -139,6 +142,26 @@ export function createServices(
     audit,
   });
   const authority = createAuthority(config.identity.authorityHost);
+  const appCredential = createAppCredentialSource({ identity: config.identity, secrets, credential });
+  // One way to redeem anything at Microsoft, shared by sign-in and token health.
+  const tokenClient = createTokenClient({
+    authorityHost: config.identity.authorityHost,
+    clientId: config.identity.clientId,
+    credential: appCredential,
+  });
+  const tokens = createTokenHealth({ config, storage, customers, secrets, tokens: tokenClient, now }).service;
+  const tokenChecks = createTokenChecks({
+    config,
+    tokens,
+    customers,
+    invitations,
+    outbox,
+    mailer,
+    audit,
+    queues,
+    runs: jobs.runs,
+    now,
+  });
   const orders = createOrdersService({
     config: config.orders,
     storage,
@@ -148,18 +171,11 @@ export function createServices(
     outbox,
     webhookSecrets,
     customers,
+    access: tokenChecks,
     invitations,
     onboarding,
     now,
   });
-  const appCredential = createAppCredentialSource({ identity: config.identity, secrets, credential });
-  // One way to redeem anything at Microsoft, shared by sign-in and token health.
-  const tokenClient = createTokenClient({
-    authorityHost: config.identity.authorityHost,
-    clientId: config.identity.clientId,
-    credential: appCredential,
-  });
-  const tokens = createTokenHealth({ config, storage, customers, secrets, tokens: tokenClient }).service;
   const consent = createConsentService({
     config,
     repos: onboarding,
@@ -198,6 +214,7 @@ export function createServices(
     consent,
     orders,
     tokens,
+    tokenChecks,
   };
 }
 

@@ -7,6 +7,7 @@ import { createLeases, type Leases } from './leases';
 import { createMailbox, type Mailbox, type MailboxDefinition } from './mailbox';
 import { createMaintenance, type Maintenance } from './maintenance';
 import { createJobRepositories, type JobRepositories } from './repositories';
+import { createRuns, type Runs } from './runs';
 
 export { fanOut, pagesOf, type FanOutResult } from './fan-out';
 export { defineMessage, type MessageDefinition } from './queues';
@@ -15,6 +16,7 @@ export { WorkTable } from './work-table';
 export type { DueIndex, DueOutcome } from './due';
 export type { Leases } from './leases';
 export type { Mailbox } from './mailbox';
+export type { Runs, RunView } from './runs';
 export type { Maintenance } from './maintenance';
 export type { MaintenanceView } from './views';
 
@@ -25,6 +27,8 @@ export interface Jobs {
   due: DueIndex;
   maintenance: Maintenance;
   mailbox<P>(definition: MailboxDefinition<P>): Mailbox<P>;
+  /** Runs of fanned-out work an operator asked for, with their progress (`GET /api/jobs/{id}`). */
+  runs: Runs;
 }
 
 export function createJobs(deps: {
@@ -50,6 +54,7 @@ export function createJobs(deps: {
       now: deps.now,
       holdSeconds: deps.pausedRetrySeconds,
     }),
+    runs: createRuns({ storage: deps.storage, now: deps.now }),
     mailbox: (definition) =>
       createMailbox(definition, { repos, leases, due, queues: deps.queues, now: deps.now }),
   };

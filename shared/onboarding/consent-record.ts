@@ -78,6 +78,7 @@ export async function recordConsent(
         consentedBy: upn,
         consentedByObjectId: admin.objectId,
         consentedAt: at.toISOString(),
+        consentLapsedAt: undefined,
         tokenSecretName: secretName,
         tokenExpiresAt: expiresAt.toISOString(),
         updatedAt: at.toISOString(),

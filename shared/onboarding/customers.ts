@@ -91,6 +91,11 @@ export interface CustomerService {
    * the consent cleared (the audit trail stays). Idempotent: true when there was access to end.
    */
   revokeAccess(id: string, actor: string, reason: string): Promise<boolean>;
+  /**
+   * Token health found the consent no longer works: the customer needs a new one. Idempotent; the
+   * customer as it is now (with `consentLapsedAt`, the time it was first found).
+   */
+  markConsentLapsed(id: string, actor: string, reason: string): Promise<Customer>;
 }
 
 export function createCustomerService(deps: {
@@ -213,6 +218,26 @@ export function createCustomerService(deps: {
           action: `customer.${status}`,
           customerId: updated.value.id,
           details: { from, ...(reason ? { reason } : {}) },
+        });
+      }
+      return updated.value;
+    },
+
+    async markConsentLapsed(id, actor, reason) {
+      let changed = false;
+      const updated = await mutateById(id, (c) => {
+        changed = c.consentState === 'consented';
+        return changed
+          ? { ...c, consentState: 'needs_consent', consentLapsedAt: now(), updatedAt: now() }
+          : undefined;
+      });
+      if (!updated) throw new NotFoundError('Customer', id);
+      if (changed) {
+        await deps.audit.record({
+          actor,
+          action: 'customer.consent_lapsed',
+          customerId: updated.value.id,
+          details: { reason },
         });
       }
       return updated.value;

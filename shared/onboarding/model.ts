@@ -23,6 +23,8 @@ export const customerSchema = z.object({
   consentedBy: z.string().optional(),
   consentedByObjectId: z.string().optional(),
   consentedAt: z.string().optional(),
+  /** When token health found the consent no longer works (cleared by the next consent). */
+  consentLapsedAt: z.string().optional(),
   /** Key Vault secret that holds the refresh token (a name, never the token). */
   tokenSecretName: z.string().optional(),
   tokenExpiresAt: z.string().optional(),

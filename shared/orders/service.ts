@@ -13,6 +13,7 @@ import { createOrderedSubscriptions, type OrderedSubscriptions } from './subscri
 import { isFinal } from './event-outcomes';
 import { createOrderEvents, type OrderEvents } from './events';
 import { createOrderIntake, QUEUED_GRACE_SECONDS, type OrderIntake } from './intake';
+import type { OrderHandlerDeps } from './handlers';
 import { createOrderProcessor, type OrderProcessor } from './processor';
 import { applyOrderEvent } from './queues';
 import { createOrderRepositories, type OrderRepositories } from './repositories';
@@ -40,6 +41,8 @@ export function createOrdersService(deps: {
   outbox: Outbox;
   webhookSecrets: WebhookSecrets;
   customers: CustomerService;
+  /** Ends our access to a customer's tenant (token health's revoke): the cancel path uses it. */
+  access: OrderHandlerDeps['access'];
   invitations: InvitationService;
   onboarding: OnboardingRepositories;
   now: Clock;
@@ -74,6 +77,7 @@ export function createOrdersService(deps: {
     audit: deps.audit,
     handlerDeps: {
       customers: deps.customers,
+      access: deps.access,
       invitations: deps.invitations,
       onboarding: deps.onboarding,
       cleanups,

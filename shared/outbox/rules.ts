@@ -5,6 +5,10 @@ export const callbackTypes = {
   'customer.invited': "An invitation e-mail went to the customer's admin.",
   'customer.consented': "The customer's admin signed in and granted consent; service can start.",
   'order.failed': 'An order event could not be applied; `errors` says why.',
+  'customer.consent_needed':
+    "Microsoft no longer accepts the customer's consent (`reason`); a re-consent invitation went to the admin.",
+  'customer.access_lost':
+    "The customer's tenant can no longer be reached (`reason`: tenant deleted, app removed, account gone); nothing is retried.",
 } as const;
 
 /** The same key always names the same callback, so a caller that runs twice queues it once. */

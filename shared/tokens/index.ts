@@ -43,6 +43,7 @@ export function createTokenHealth(deps: {
   secrets: SecretStore;
   tokens: TokenClient;
   log?: TokenLog;
+  now?: () => Date;
 }): TokenHealthModule {
   const repos = createTokenRepositories(deps.storage);
   const service = createTokenService({
@@ -52,6 +53,7 @@ export function createTokenHealth(deps: {
     tokens: deps.tokens,
     graphBaseUrl: deps.config.graph.baseUrl,
     ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
   });
   return { repos, service };
 }

@@ -142,7 +142,7 @@ export function missingScopes(granted: readonly string[], required: readonly str
   return required.filter((r) => !OIDC_SCOPES.has(scopeKey(r)) && !have.has(scopeKey(r)));
 }
 
-export const tokenStatuses = ['unknown', 'healthy', 'needs_consent', 'gone', 'failing'] as const;
+export const tokenStatuses = ['unknown', 'healthy', 'needs_consent', 'gone', 'failing', 'revoked'] as const;
 export type TokenStatus = (typeof tokenStatuses)[number];
 
 export interface HealthCounters {

@@ -75,6 +75,11 @@ export interface TokenService {
    */
   verify(customerId: string): Promise<TokenHealthView>;
   get(customerId: string): Promise<TokenHealthView | undefined>;
+  /**
+   * Our access was ended on purpose (an operator, a cancellation): what this process holds in memory
+   * for the customer is dropped and the row says `revoked`, until a new consent is verified.
+   */
+  revoked(customerId: string): Promise<void>;
   list(options?: { pageSize?: number; continuationToken?: string }): Promise<{
     items: TokenHealthView[];
     continuationToken?: string;
@@ -463,6 +468,27 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         latencyMs,
       });
       return viewTokenHealth(row);
+    },
+
+    async revoked(customerId) {
+      const id = key(customerId);
+      newest.delete(id);
+      for (const k of [...access.keys()]) if (k.startsWith(`${id}|`)) access.delete(k);
+      const at = now().toISOString();
+      const current = await deps.repos.health.get(TOKEN_HEALTH_PARTITION, id);
+      const row = {
+        ...(current?.value ?? {
+          customerId: id,
+          grantedScopes: [],
+          missingScopes: [],
+          consecutiveTransientFailures: 0,
+        }),
+        status: 'revoked' as const,
+        reason: 'revoked',
+        updatedAt: at,
+      };
+      if (current) await deps.repos.health.update(row, current.etag);
+      else await deps.repos.health.create(row);
     },
 
     async get(customerId) {

@@ -1,6 +1,7 @@
 import type { Customer } from '../onboarding/model';
+import { z } from 'zod';
 import type { TokenHealth } from './model';
-import type { TokenStatus } from './rules';
+import { tokenStatuses, type TokenStatus } from './rules';
 
 /** What operators and the API see of a customer's token: facts and times, never a token or a secret name. */
 export interface TokenHealthView {
@@ -66,11 +67,12 @@ export interface AuthenticationStatusLine {
   reason: string | null;
   lastVerifiedAt: string | null;
   expiresIfUnusedBy: string | null;
+  grantedScopes: string[];
 }
 
 export function authenticationStatusLine(
   customer: Customer,
-  health: TokenHealth | undefined,
+  health: TokenHealthView | undefined,
 ): AuthenticationStatusLine {
   return {
     customerId: customer.id,
@@ -81,6 +83,62 @@ export function authenticationStatusLine(
     status: health?.status ?? 'unknown',
     reason: health?.reason ?? null,
     lastVerifiedAt: health?.lastVerifiedAt ?? null,
-    expiresIfUnusedBy: health?.tokenExpiresAt ?? customer.tokenExpiresAt ?? null,
+    // Until a verification has redeemed it, consent time + 90 days is the best estimate there is.
+    expiresIfUnusedBy: health?.expiresIfUnusedBy ?? customer.tokenExpiresAt ?? null,
+    grantedScopes: health?.grantedScopes ?? [],
   };
 }
+
+/** The columns of the Authentication Status view, in order (JSON fields and CSV header alike). */
+export const statusColumns = [
+  'customerId',
+  'customerName',
+  'adminEmail',
+  'method',
+  'consentedBy',
+  'lastVerifiedAt',
+  'status',
+  'reason',
+  'expiresIfUnusedBy',
+  'grantedScopes',
+] as const satisfies readonly (keyof AuthenticationStatusLine)[];
+
+/** One CSV field: quoted when it holds a separator, a quote or a line break; a formula's lead neutralised. */
+function csvField(value: unknown): string {
+  let text = Array.isArray(value)
+    ? value.join(' ')
+    : value === null || value === undefined
+      ? ''
+      : String(value);
+  // A spreadsheet would run `=…`, `+…`, `-…`, `@…` as a formula: an operator's export must not.
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function statusCsv(lines: AuthenticationStatusLine[]): string {
+  const rows = [
+    statusColumns.join(','),
+    ...lines.map((l) => statusColumns.map((c) => csvField(l[c])).join(',')),
+  ];
+  return `${rows.join('\r\n')}\r\n`;
+}
+
+export const authStatusQuerySchema = z.object({
+  status: z.enum(tokenStatuses).optional(),
+  format: z.enum(['json', 'csv']).optional(),
+  pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+  continuationToken: z.string().max(2000).optional(),
+});
+
+export const authStatusLineSchema = z.object({
+  customerId: z.string(),
+  customerName: z.string(),
+  adminEmail: z.string(),
+  consentedBy: z.string().nullable(),
+  method: z.literal('delegated-refresh-token'),
+  status: z.enum(tokenStatuses),
+  reason: z.string().nullable(),
+  lastVerifiedAt: z.string().nullable(),
+  expiresIfUnusedBy: z.string().nullable(),
+  grantedScopes: z.array(z.string()),
+});

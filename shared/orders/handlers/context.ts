@@ -31,6 +31,7 @@ export interface OrderContext<T extends OrderEventType = OrderEventType> {
 export interface OrderHandlerDeps {
   customers: CustomerService;
   invitations: InvitationService;
+  access: { revoke(customerId: string, actor: string, reason: string): Promise<{ revoked: boolean }> };
   /** Read only (the invitations an earlier run of the event sent); onboarding writes them. */
   onboarding: OnboardingRepositories;
   cleanups: PendingCleanups;

@@ -47,7 +47,7 @@ async function cancelCleanup(
     return { revoked: c.openInvitationId };
   });
   const token = await ctx.step('token', async () => ({
-    revoked: await deps.customers.revokeAccess(id, ctx.actor, 'customer cancelled'),
+    revoked: (await deps.access.revoke(id, ctx.actor, 'customer cancelled')).revoked,
   }));
   let pendingCleanup: string[] = [];
   if (changedNow || ctx.hasStep('status')) {

@@ -117,6 +117,7 @@ describe('orders: lossless', () => {
       outbox: services.outbox,
       webhookSecrets: services.orders.secrets,
       customers: services.customers,
+      access: services.tokenChecks,
       invitations: { ...services.invitations, send: () => new Promise(() => undefined) },
       onboarding: services.onboarding,
       now: services.now,

@@ -1,79 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driveSignIn } from '../../../dev/m365/driver';
-import { seedIds } from '../../../dev/m365/seed';
-import { startLocalStack, type LocalStack } from '../../../dev/stack';
-import { loadConfig } from '../../../shared/config';
+import type { LocalStack } from '../../../dev/stack';
 import { DependencyError } from '../../../shared/errors';
 import { createAppCredentialSource } from '../../../shared/identity/app-credential';
 import { graphScopes } from '../../../shared/identity/scopes';
 import { createTokenClient } from '../../../shared/identity/token-client';
 import { createSecretStore, type SecretStore } from '../../../shared/secrets/vault';
-import { createServices, type Services } from '../../../shared/services';
+import type { Services } from '../../../shared/services';
 import { TOKEN_HEALTH_PARTITION } from '../../../shared/tokens/repositories';
 import { createTokenRepositories } from '../../../shared/tokens/repositories';
 import { createTokenService, TokenUnavailableError, type TokenService } from '../../../shared/tokens/service';
-import { uniquePrefix } from '../../helpers/stack';
+import { admins, startTokenWorld, type TokenWorld } from './world';
 
-/**
- * Token health against the real pieces: Azurite, the simulated Key Vault and a private simulated
- * Microsoft (its failures are this file's to impose). Customers consent through onboarding's own
- * service and the simulated sign-in pages, so the refresh token starts where production puts it.
- */
+/** Token health's redemption and verification (see world.ts for the stack it runs against). */
+let world: TokenWorld;
 let stack: LocalStack;
 let services: Services;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ ports: 'free', quiet: true });
-  const settings: Record<string, string> = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
-  process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
-  process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
-  services = createServices(loadConfig(settings));
+  world = await startTokenWorld();
+  ({ stack, services } = world);
 });
 
 afterAll(async () => {
-  await stack?.stop();
+  await world?.stop();
 });
 
-const admins = {
-  contoso: { account: 'patti@contoso.com', tenantId: seedIds.contoso.tenantId },
-  fabrikam: { account: 'isaiah@fabrikam.com', tenantId: seedIds.fabrikam.tenantId },
-  northwind: { account: 'nestor@northwindtraders.com', tenantId: seedIds.northwind.tenantId },
-};
-type Admin = (typeof admins)[keyof typeof admins];
-
-let counter = 0;
-const consented = new Map<string, Promise<string>>();
-
-/**
- * The customer whose admin consented in this tenant (onboarding's service end to end, once per
- * tenant: a tenant belongs to one customer).
- */
-function consentedCustomer(admin: Admin): Promise<string> {
-  let id = consented.get(admin.tenantId);
-  if (!id) {
-    id = consent(admin);
-    consented.set(admin.tenantId, id);
-  }
-  return id;
-}
-
-async function consent(admin: Admin): Promise<string> {
-  const id = `tok-${Date.now().toString(36)}-${++counter}`;
-  await services.customers.create(
-    { id, name: `Token customer ${counter}`, adminEmail: admin.account },
-    'test',
-  );
-  const sent = await services.invitations.send(id, 'test');
-  const token = new URL(sent.url ?? expect.unreachable('no link')).pathname.split('/').pop() ?? '';
-  const started = await services.consent.start(token);
-  if (started.kind !== 'redirect') throw new Error(`start refused: ${JSON.stringify(started)}`);
-  const walk = await driveSignIn(started.location, { account: admin.account, consentForOrganization: true });
-  const query = Object.fromEntries(new URL(walk.location ?? '').searchParams);
-  const done = await services.consent.callback(query, started.browserKey);
-  if (done.kind !== 'consented') throw new Error(`consent refused: ${JSON.stringify(done)}`);
-  return id;
-}
-
+const consentedCustomer = (admin: Parameters<TokenWorld['consentedCustomer']>[0]) =>
+  world.consentedCustomer(admin);
 /** A token service as a separate function instance would have it (its own memory), with its own clock. */
 function instance(
   options: { now?: () => Date; secrets?: SecretStore; requiredScopes?: readonly string[] } = {},
