@@ -81,7 +81,7 @@ describe('customers', () => {
     expect((await api('POST', '/api/customers', { id: 'x' })).status).toBe(400);
     const notJson = await fetch(`${host.url}/api/customers`, {
       method: 'POST',
-      headers: { 'x-functions-key': TEST_FUNCTION_KEY },
+      headers: { 'x-functions-key': TEST_FUNCTION_KEY, 'content-type': 'application/json' },
       body: '{"id":',
     });
     expect(notJson.status).toBe(400);
