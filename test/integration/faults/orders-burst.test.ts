@@ -33,7 +33,8 @@ let host: Host;
 let direct: Services;
 
 beforeAll(async () => {
-  t = ordersSettings({ ORDERS_RETRY_BASE_SECONDS: '1' });
+  // A short customer lease: a worker that failed mid-outage does not hold its customer for minutes.
+  t = ordersSettings({ ORDERS_RETRY_BASE_SECONDS: '1', ORDERS_LEASE_SECONDS: '10' });
   faulty = await startFaultyStack(t.settings, inject('stack').urls);
   // The app sees storage, the vault, e-mail and Microsoft only through the proxies; the test looks directly.
   host = await startTestHost(faulty.settings);
