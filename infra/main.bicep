@@ -78,6 +78,8 @@ var queueNames = [
   'orders-poison'
   'order-callbacks'
   'order-callbacks-poison'
+  'token-verify'
+  'token-verify-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {

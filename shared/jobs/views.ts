@@ -12,3 +12,15 @@ export const maintenanceViewSchema = z.object({
 export type MaintenanceView = z.infer<typeof maintenanceViewSchema>;
 
 export const pauseRequestSchema = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+
+/** A run an operator started (verify-all), with its progress. */
+export const runViewSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  startedAt: z.string(),
+  by: z.string(),
+  total: z.number().int().nullable(),
+  done: z.number().int(),
+  outcomes: z.record(z.string(), z.number().int()),
+  finished: z.boolean(),
+});

@@ -1,6 +1,7 @@
 import { responses, schemas, securitySchemes } from './components';
 import { adminPaths } from './paths/admin';
 import { maintenancePaths } from './paths/maintenance';
+import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
 import type { JsonSchema, PathItem } from './schema';
@@ -13,6 +14,7 @@ export const OPENAPI_VERSION = '3.1.0';
 
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
   const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths, ...maintenancePaths };
+  for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
   return {
     openapi: OPENAPI_VERSION,

@@ -142,3 +142,32 @@ export const authStatusLineSchema = z.object({
   expiresIfUnusedBy: z.string().nullable(),
   grantedScopes: z.array(z.string()),
 });
+
+export const tokenHealthViewSchema = z.object({
+  customerId: z.string(),
+  tenantId: z.string().nullable(),
+  status: z.enum(tokenStatuses),
+  reason: z.string().nullable(),
+  error: z
+    .object({
+      error: z.string().nullable(),
+      code: z.number().int().nullable(),
+      suberror: z.string().nullable(),
+      httpStatus: z.number().int().nullable(),
+    })
+    .nullable(),
+  lastVerifiedAt: z.string().nullable(),
+  lastHealthyAt: z.string().nullable(),
+  lastRedeemedAt: z.string().nullable(),
+  expiresIfUnusedBy: z.string().nullable(),
+  latencyMs: z.number().nullable(),
+  grantedScopes: z.array(z.string()),
+  missingScopes: z.array(z.string()),
+  consecutiveTransientFailures: z.number().int(),
+  retryAfter: z.string().nullable(),
+});
+
+/** What `POST /api/customers/{id}/verify` answers: the health now, and what it set in motion. */
+export const verifyAnswerSchema = tokenHealthViewSchema.extend({
+  actions: z.array(z.enum(['consent_lapsed', 'reinvite', 'access_lost', 'failing', 'expiring'])),
+});

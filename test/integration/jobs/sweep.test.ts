@@ -8,29 +8,46 @@ import type { QueueSender } from '../../../shared/storage/queue-sender';
 import { testSettings } from '../../helpers/stack';
 
 /**
- * No timer scans a whole table: the sweep (the app's only timer) finds due work through the due
- * index, reading one hour's partition at a time, however many rows the work tables hold.
+ * No timer scans a whole table: each reads point rows and single-partition ranges only, however many
+ * rows the tables hold. What goes over the wire to Table Storage is recorded and checked.
  */
 const settings = testSettings({ ORDERS_WEBHOOK_SECRET_NAMES: 'sweep-test-unused' });
+const base = loadConfig(settings);
+const config = { ...base, orders: { ...base.orders, callbackUrl: 'https://127.0.0.1:9/cb' } };
 const brokenQueue: QueueSender = {
   send: async () => {
     throw new DependencyError('storage', 'queue: unreachable');
   },
 };
+const sent: unknown[] = [];
+const recordingQueue: QueueSender = {
+  send: async (_queue, message) => {
+    sent.push(message);
+  },
+};
 
-describe('the sweep', () => {
-  it('is the only timer, so the check below covers every timer', () => {
-    expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual(['sweepDueWork']);
+function expectPartitionScoped(requests: { method: string; url: string }[]): void {
+  const reads = requests.filter((r) => r.method === 'GET');
+  expect(reads.length).toBeGreaterThan(0);
+  for (const r of reads) {
+    const url = new URL(r.url);
+    const pointRead = /\(PartitionKey='[^']*',RowKey='[^']*'\)$/.test(decodeURIComponent(url.pathname));
+    const filter = url.searchParams.get('$filter') ?? '';
+    expect(pointRead || /^PartitionKey eq '[^']*'( and |$)/.test(filter), `${r.method} ${r.url}`).toBe(true);
+  }
+}
+
+describe('timers', () => {
+  it('are the sweep and the token verification, so the checks below cover every timer', () => {
+    expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual([
+      'verifyTokens',
+      'sweepDueWork',
+    ]);
   });
 
-  it('reads only point rows and single partitions, and finds what its messages lost', async () => {
+  it('the sweep reads only point rows and single partitions, and finds what its messages lost', async () => {
     const requests: { method: string; url: string }[] = [];
-    const offline = createServices(loadConfig(settings), { queues: brokenQueue });
     // Many callbacks whose messages never went out (the queue was down): the work tables fill up.
-    const config = {
-      ...offline.config,
-      orders: { ...offline.config.orders, callbackUrl: 'https://127.0.0.1:9/cb' },
-    };
     const noisy = createServices(config, { queues: brokenQueue });
     const ids = await Promise.all(
       Array.from({ length: 30 }, (_, i) => noisy.outbox.notify('customer.invited', { n: i })),
@@ -42,18 +59,27 @@ describe('the sweep', () => {
     const result = await later.jobs.due.sweep(silentLog);
     expect(result.requeued['outbox.callback']).toBe(30);
     expect(ids.every((i) => i !== undefined)).toBe(true);
-
-    const reads = requests.filter((r) => r.method === 'GET');
-    expect(reads.length).toBeGreaterThan(0);
-    for (const r of reads) {
-      const url = new URL(r.url);
-      const pointRead = /\(PartitionKey='[^']*',RowKey='[^']*'\)$/.test(decodeURIComponent(url.pathname));
-      const filter = url.searchParams.get('$filter') ?? '';
-      expect(pointRead || /^PartitionKey eq '[^']*'( and |$)/.test(filter), `${r.method} ${r.url}`).toBe(
-        true,
-      );
-    }
+    expectPartitionScoped(requests);
     // A second run finds nothing new: the entries it acted on were replaced by later ones.
     expect((await later.jobs.due.sweep(silentLog)).requeued['outbox.callback'] ?? 0).toBe(0);
+  });
+
+  it("the token verification's fan-out pages through customers in their one partition", async () => {
+    const services = createServices(config);
+    for (let i = 0; i < 12; i++) {
+      await services.customers.create(
+        { id: `scan-${i}`, name: `C ${i}`, adminEmail: `a${i}@scan.example` },
+        'test',
+      );
+    }
+    const requests: { method: string; url: string }[] = [];
+    const observed = createServices(config, {
+      queues: recordingQueue,
+      observeTables: (r) => requests.push(r),
+    });
+    const result = await observed.tokenChecks.fanOut(silentLog);
+    // None of them consented: each is skipped, and says why.
+    expect(result).toMatchObject({ sent: 0, skipped: 12, skippedBy: { not_consented: 12 } });
+    expectPartitionScoped(requests);
   });
 });
