@@ -54,6 +54,20 @@ const brokenQueue: QueueSender = {
   },
 };
 
+/** The webhook's intake with the queue down: the event is stored, its message never sent. */
+const storeWhileQueueIsDown = (event: { id: string }) => {
+  const body = JSON.stringify(event);
+  const intake = createOrderIntake({
+    repos: services.orders.repos,
+    queues: brokenQueue,
+    secrets: services.orders.secrets,
+    audit: services.audit,
+    toleranceSeconds: 300,
+    now: () => new Date(),
+  });
+  return intake.receive({ signature: sign(body, [t.secret]), body: Buffer.from(body) }, silentLog);
+};
+
 describe('orders: lossless', () => {
   it('accepts an event while the queue is down, and the sweep gets it applied', async () => {
     const intake = createOrderIntake({
@@ -87,19 +101,7 @@ describe('orders: lossless', () => {
   it('finishes the work of a worker killed half-way, without doing any step twice', async () => {
     // Stored but not queued, so that only the worker below (not the host's) takes it first.
     const event = customerCreated(unique('killed'));
-    const body = JSON.stringify(event);
-    const intake = createOrderIntake({
-      repos: services.orders.repos,
-      queues: brokenQueue,
-      secrets: services.orders.secrets,
-      audit: services.audit,
-      toleranceSeconds: 300,
-      now: () => new Date(),
-    });
-    expect(
-      (await intake.receive({ signature: sign(body, [t.secret]), body: Buffer.from(body) }, silentLog))
-        .status,
-    ).toBe(202);
+    expect((await storeWhileQueueIsDown(event)).status).toBe(202);
 
     // A worker whose e-mail call never returns: it creates the customer, then its process is "killed".
     const dying = createOrdersService({
@@ -196,16 +198,7 @@ describe('orders: lossless', () => {
 describe('orders: a redelivered message', () => {
   it('takes back the customer lease its failed run could not release, at once', async () => {
     const event = customerCreated(unique('redeliver'));
-    const body = JSON.stringify(event);
-    const intake = createOrderIntake({
-      repos: services.orders.repos,
-      queues: brokenQueue,
-      secrets: services.orders.secrets,
-      audit: services.audit,
-      toleranceSeconds: 300,
-      now: () => new Date(),
-    });
-    await intake.receive({ signature: sign(body, [t.secret]), body: Buffer.from(body) }, silentLog);
+    expect((await storeWhileQueueIsDown(event)).status).toBe(202);
     // Message m1's run took the lease and died before giving it back (storage blinked).
     const key = event.data.customerId.toLowerCase();
     await services.jobs.leases.acquire('orders.customer', key, 'msg:m1', 300);
