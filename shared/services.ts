@@ -181,7 +181,7 @@ export function createServices(
     repos: onboarding,
     invitations,
     settings: invitationSettings,
-    logins: createLoginStateStore(storage),
+    logins: createLoginStateStore(storage, jobs.due, now),
     authority,
     signIn: createSignInClient({
       identity: config.identity,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConflictError } from '../errors';
 import { hashToken, newToken, TOKEN_PATTERN } from '../onboarding/secure-token';
 import type { StorageClients } from '../storage/clients';
+import type { DueIndex } from '../jobs/due';
 import { TableRepository } from '../storage/table-repository';
 import { codeChallengeOf, newCodeVerifier } from './pkce';
 import { seal, unseal } from './seal';
@@ -57,18 +58,28 @@ export interface LoginStateStore {
   create(input: { customerId: string; invitationToken: string }): Promise<StartedLogin>;
   /** Deletes the state (so a second use finds nothing) and says what it was. */
   consume(state: string, browserKey: string | undefined): Promise<ConsumedLogin>;
-  /** Deletes up to `max` abandoned states; returns how many. */
-  purgeExpired(max?: number): Promise<number>;
 }
+
+/** Abandoned sign-ins are deleted by the sweep this long after they expire. */
+const PURGE_AFTER_EXPIRY_MS = 3_600_000;
+const PURGE_KIND = 'identity.login:purge';
 
 export function createLoginStateStore(
   storage: StorageClients,
+  due: DueIndex,
   now: () => Date = () => new Date(),
 ): LoginStateStore {
   const repo = new TableRepository<LoginStateRow>(storage.table('loginstates'), {
     entityName: 'login state',
     schema: loginStateSchema,
     keys: (r) => ({ partitionKey: PARTITION, rowKey: r.stateHash }),
+  });
+  // Retention: each state's deletion is on the due index from the moment it is made.
+  due.on(PURGE_KIND, async ({ partitionKey, rowKey }) => {
+    const row = await repo.get(partitionKey, rowKey);
+    if (row && Date.parse(row.value.expiresAt) <= now().getTime())
+      await repo.delete(partitionKey, rowKey, row.etag).catch(() => false);
+    return 'done';
   });
 
   return {
@@ -80,6 +91,11 @@ export function createLoginStateStore(
       const stateHash = hashToken(state);
       const createdAt = now();
       const expiresAt = new Date(createdAt.getTime() + LOGIN_STATE_TTL_MS);
+      await due.mark(
+        PURGE_KIND,
+        { partitionKey: PARTITION, rowKey: stateHash },
+        new Date(expiresAt.getTime() + PURGE_AFTER_EXPIRY_MS).toISOString(),
+      );
       await repo.create({
         stateHash,
         customerId,
@@ -117,19 +133,6 @@ export function createLoginStateStore(
         return { status: 'other_browser', login };
       }
       return { status: 'valid', login };
-    },
-
-    async purgeExpired(max = 50) {
-      const page = await repo.list({
-        partitionKey: PARTITION,
-        filter: `expiresAt lt '${now().toISOString()}'`,
-        pageSize: max,
-      });
-      let purged = 0;
-      for (const row of page.items) {
-        if (await repo.delete(PARTITION, row.value.stateHash, row.etag).catch(() => false)) purged++;
-      }
-      return purged;
     },
   };
 }

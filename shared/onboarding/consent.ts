@@ -163,8 +163,6 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         codeChallenge: started.codeChallenge,
         prompt: deps.config.consent.prompt,
       });
-      // Abandoned sign-ins leave rows behind; each start sweeps a few.
-      await deps.logins.purgeExpired(20).catch(() => 0);
       log.info('consent.started', { customerId: opened.customer.id, invitationId: opened.invitation.id });
       return { kind: 'redirect', location, browserKey: started.browserKey, expiresAt: started.expiresAt };
     },

@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../errors';
 import { parseWith } from '../http/requests';
@@ -155,7 +156,7 @@ export function createCustomerService(deps: {
       const page = await customers.list({
         partitionKey: CUSTOMER_PARTITION,
         pageSize: Math.min(Math.max(options.pageSize ?? 100, 1), 1000),
-        ...(options.status ? { filter: `status eq '${options.status}'` } : {}),
+        ...(options.status ? { filter: odata`status eq ${options.status}` } : {}),
         ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}),
       });
       return {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { triggers } from '../../../functions';
 import { loadConfig } from '../../../shared/config';
 import { DependencyError } from '../../../shared/errors';
+import { createLoginStateStore } from '../../../shared/identity/login-state';
 import { silentLog } from '../../../shared/log';
 import { createServices } from '../../../shared/services';
 import type { QueueSender } from '../../../shared/storage/queue-sender';
@@ -81,5 +82,26 @@ describe('timers', () => {
     // None of them consented: each is skipped, and says why.
     expect(result).toMatchObject({ sent: 0, skipped: 12, skippedBy: { not_consented: 12 } });
     expectPartitionScoped(requests);
+  });
+});
+
+describe('retention', () => {
+  it('deletes an abandoned sign-in state an hour after it expired, through the due index', async () => {
+    const services = createServices(config);
+    const store = createLoginStateStore(services.storage, services.jobs.due);
+    const started = await store.create({ customerId: 'retained', invitationToken: 'x'.repeat(43) });
+    const laterServices = createServices(config, { now: () => new Date(Date.now() + 2 * 3_600_000) });
+    createLoginStateStore(laterServices.storage, laterServices.jobs.due, laterServices.now);
+    await laterServices.jobs.due.sweep(silentLog);
+    // Gone: even its own browser finds nothing to consume.
+    expect(await store.consume(started.state, started.browserKey)).toEqual({ status: 'unknown' });
+  });
+
+  it('keeps a sign-in state that has not expired', async () => {
+    const services = createServices(config);
+    const store = createLoginStateStore(services.storage, services.jobs.due);
+    const started = await store.create({ customerId: 'kept', invitationToken: 'y'.repeat(43) });
+    await createServices(config, { now: () => new Date(Date.now() + 60_000) }).jobs.due.sweep(silentLog);
+    expect((await store.consume(started.state, started.browserKey)).status).toBe('valid');
   });
 });
