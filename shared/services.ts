@@ -24,6 +24,7 @@ import { createAuditLog, type AuditLog } from './storage/audit';
 import { createTokenHealth, type TokenService } from './tokens';
 import { createStorageClients, type StorageClients, type TableRequestObserver } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
+import { createReplication, type Replication } from './replication';
 
 /**
  * Wires the services from the configuration: first the platform (config, clock, credential,
@@ -55,6 +56,8 @@ export interface Services {
   orders: OrdersService;
   /** Token health: `redeem(customer)` for any work in a customer's tenant, `verify(customerId)` for one check. */
   tokens: TokenService;
+  /** Every tenant's users, groups, memberships and licences by Graph delta; reads for the admin API. */
+  replication: Replication;
 }
 
 export function createServices(
@@ -179,6 +182,17 @@ export function createServices(
     mailer,
     notifyOrderingSystem: (type, data, options) => outbox.notify(type, data, options),
   });
+  const replication = createReplication({
+    config: { graphBaseUrl: config.graph.baseUrl, ...config.replication },
+    storage,
+    jobs,
+    customers,
+    tokens,
+    audit,
+    outbox,
+    subscriptions: orders.subscriptions,
+    now,
+  });
   return {
     config,
     now,
@@ -198,6 +212,7 @@ export function createServices(
     consent,
     orders,
     tokens,
+    replication,
   };
 }
 

@@ -115,6 +115,8 @@ export interface PortalControls {
   restoreUser(tenantId: string, userId: string): void;
   setLicenses(tenantId: string, userId: string, licenses: AssignedLicense[]): void;
   setRoles(tenantId: string, userId: string, roleTemplateIds: string[]): void;
+  /** The licences the tenant bought (subscribedSkus). */
+  setSubscribedSkus(tenantId: string, skus: SubscribedSku[]): void;
   addGroup(tenantId: string, group: Partial<DirectoryGroup> & { displayName: string }): DirectoryGroup;
   deleteGroup(tenantId: string, groupId: string): void;
   addMember(tenantId: string, groupId: string, memberId: string): void;
@@ -353,6 +355,9 @@ export function createPortalControls(
       const t = tenantOf(tenantId);
       userOf(t, userId).roleTemplateIds = roleTemplateIds;
       changedUser(t, userId);
+    },
+    setSubscribedSkus(tenantId, list) {
+      changesOf(tenantOf(tenantId)).subscribedSkus = list;
     },
     addGroup(tenantId, input) {
       const t = tenantOf(tenantId);
