@@ -4,6 +4,7 @@ import { onboardingTriggers } from './onboarding';
 import { opsTriggers } from './ops';
 import { ordersTriggers } from './orders';
 import { outboxTriggers } from './outbox';
+import { replicationTriggers } from './replication';
 
 /**
  * Every trigger of the app, in one list joined from each capability's folder. `main.ts` registers
@@ -15,4 +16,5 @@ export const triggers: Trigger[] = [
   ...ordersTriggers,
   ...outboxTriggers,
   ...jobsTriggers,
+  ...replicationTriggers,
 ];
