@@ -19,8 +19,12 @@ const brokenQueue: QueueSender = {
 };
 
 describe('the sweep', () => {
-  it('is the only timer, so the check below covers every timer', () => {
-    expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual(['sweepDueWork']);
+  it('is the only timer that reads work tables, so the check below covers them', () => {
+    // replicationFanOut reads only the customers' single partition, page by page (jobs' fanOut).
+    expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual([
+      'sweepDueWork',
+      'replicationFanOut',
+    ]);
   });
 
   it('reads only point rows and single partitions, and finds what its messages lost', async () => {
