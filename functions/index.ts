@@ -5,6 +5,7 @@ import { opsTriggers } from './ops';
 import { ordersTriggers } from './orders';
 import { outboxTriggers } from './outbox';
 import { tokensTriggers } from './tokens';
+import { replicationTriggers } from './replication';
 
 /**
  * Every trigger of the app, in one list joined from each capability's folder. `main.ts` registers
@@ -17,4 +18,5 @@ export const triggers: Trigger[] = [
   ...tokensTriggers,
   ...outboxTriggers,
   ...jobsTriggers,
+  ...replicationTriggers,
 ];

@@ -80,6 +80,8 @@ var queueNames = [
   'order-callbacks-poison'
   'token-verify'
   'token-verify-poison'
+  'replication-sync'
+  'replication-sync-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {

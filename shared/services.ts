@@ -25,6 +25,7 @@ import { createTokenHealth, type TokenService } from './tokens';
 import { createTokenChecks, type TokenChecks } from './tokens/checks';
 import { createStorageClients, type StorageClients, type TableRequestObserver } from './storage/clients';
 import { createQueueSender, type QueueSender } from './storage/queue-sender';
+import { createReplication, type Replication } from './replication';
 
 /**
  * Wires the services from the configuration: first the platform (config, clock, credential,
@@ -58,6 +59,8 @@ export interface Services {
   tokens: TokenService;
   /** Token health's background work: the timer's fan-out, one check with its consequences, verify-all, revoke. */
   tokenChecks: TokenChecks;
+  /** Every tenant's users, groups, memberships and licences by Graph delta; reads for the admin API. */
+  replication: Replication;
 }
 
 export function createServices(
@@ -195,6 +198,17 @@ export function createServices(
     mailer,
     notifyOrderingSystem: (type, data, options) => outbox.notify(type, data, options),
   });
+  const replication = createReplication({
+    config: { graphBaseUrl: config.graph.baseUrl, ...config.replication },
+    storage,
+    jobs,
+    customers,
+    tokens,
+    audit,
+    outbox,
+    subscriptions: orders.subscriptions,
+    now,
+  });
   return {
     config,
     now,
@@ -215,6 +229,7 @@ export function createServices(
     orders,
     tokens,
     tokenChecks,
+    replication,
   };
 }
 

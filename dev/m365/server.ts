@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authorize, consent, pickAccount } from './authorize';
+import { createPortalControls, type PortalControls } from './directory';
 import { aliases, type Exchange, type SimContext } from './context';
 import { instanceDiscovery, openIdConfiguration, signingKeys } from './discovery';
 import { handleGraph, handleUserInfo } from './graph';
@@ -130,6 +131,11 @@ export interface M365Simulator {
   refreshTokenGeneration(refreshToken: string): { familyId: string; generation: number } | undefined;
   /** Delays every token endpoint and Graph answer (milliseconds), as a real network would. */
   setLatency(latency: { tokenMs?: number; graphMs?: number }): void;
+  /**
+   * The Microsoft portal: change users, licences, roles, groups and memberships (delta and change
+   * notifications see it), add tenants of any size, reset delta tokens, throttle Graph.
+   */
+  portal: PortalControls;
 }
 
 async function route(ctx: SimContext, ex: Exchange): Promise<void> {
@@ -411,6 +417,7 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
         ? { familyId: record.familyId ?? record.tokenHash, generation: record.generation ?? 1 }
         : undefined;
     },
+    portal: createPortalControls(state),
     setLatency: ({ tokenMs, graphMs }) => {
       if (tokenMs !== undefined) state.latency.tokenMs = tokenMs;
       if (graphMs !== undefined) state.latency.graphMs = graphMs;

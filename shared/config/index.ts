@@ -116,6 +116,11 @@ const schema = z.object({
   /** How long delivered or failed status callbacks are kept. */
   CALLBACKS_RETENTION_DAYS: positiveInt.max(3650).default(30),
 
+  /** Replication: the timer asks every active, consented tenant for a delta sync this often (minutes). */
+  REPLICATION_SYNC_MINUTES: positiveInt.max(1440).default(5),
+  /** A sync run stops between pages after this long and continues in a new message (below the function timeout). */
+  REPLICATION_RUN_BUDGET_SECONDS: positiveInt.max(3600).default(480),
+
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
     .string()
@@ -174,6 +179,7 @@ export interface Config {
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
+  replication: { syncMinutes: number; runBudgetMs: number };
 }
 
 /** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
@@ -251,6 +257,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       verifySchedule: s.TOKENS_VERIFY_SCHEDULE,
       alertAfterFailures: s.TOKENS_ALERT_AFTER_FAILURES,
       escalateAfterDays: s.TOKENS_ESCALATE_AFTER_DAYS,
+    },
+    replication: {
+      syncMinutes: s.REPLICATION_SYNC_MINUTES,
+      runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
     },
   };
 }

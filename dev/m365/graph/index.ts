@@ -3,6 +3,8 @@ import type { Exchange, SimContext } from '../context';
 import { pairwiseSub } from '../token-issuer';
 import { authenticateGraph } from './auth';
 import { sendGraph, sendGraphError } from './errors';
+import { knobsOf } from '../directory';
+import { deltaRoutes } from './delta';
 import { organizationRoutes } from './organization';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
@@ -13,7 +15,8 @@ import { userRoutes } from './users';
  * throttling by adding routes (and a wrapper around dispatch) here.
  */
 
-export const graphRoutes: GraphRoute[] = [...userRoutes, ...organizationRoutes];
+// Delta first: /users/delta would otherwise read as the user with id 'delta'.
+export const graphRoutes: GraphRoute[] = [...deltaRoutes, ...userRoutes, ...organizationRoutes];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
@@ -23,6 +26,19 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
   if ('status' in auth) {
     return sendGraphError(ex, auth.status, 'InvalidAuthenticationToken', auth.message, now, {
       'WWW-Authenticate': `Bearer realm="", authorization_uri="${ex.base}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
+  }
+  const knobs = knobsOf(ctx.state);
+  const tenantId = auth.principal.tenant.id;
+  knobs.requests.set(tenantId, (knobs.requests.get(tenantId) ?? 0) + 1);
+  const fault = knobs.faults.find((f) => f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId));
+  if (fault) {
+    fault.remaining -= 1;
+    knobs.faults = knobs.faults.filter((f) => f.remaining > 0);
+    // refdata/microsoft/graph-429.http: Retry-After in (possibly fractional) seconds.
+    return sendGraphError(ex, 429, 'TooManyRequests', 'Please retry again later.', now, {
+      'Retry-After': fault.retryAfter,
+      'x-ms-throttle-scope': `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`,
     });
   }
   const candidates = graphRoutes

@@ -1,3 +1,4 @@
+import { changesOf, type DirectoryChanges } from '../directory';
 import type { DirectoryTenant, DirectoryUser } from '../state';
 import { hasPermission } from './auth';
 import { graphErrors, sendGraph, sendGraphError } from './errors';
@@ -7,7 +8,7 @@ import type { GraphRequest, GraphRoute } from './types';
 /** GET /me, /users/{id | userPrincipalName}, and their memberOf / transitiveMemberOf (directory roles). */
 
 /** The properties v1.0 returns without $select (Graph's default user set). */
-const defaultUserProperties = [
+export const defaultUserProperties = [
   'businessPhones',
   'displayName',
   'givenName',
@@ -21,7 +22,7 @@ const defaultUserProperties = [
   'id',
 ] as const;
 
-const selectableUserProperties = [
+export const selectableUserProperties = [
   ...defaultUserProperties,
   'accountEnabled',
   'assignedLicenses',
@@ -40,7 +41,7 @@ const selectableUserProperties = [
   'userType',
 ];
 
-export function userEntity(user: DirectoryUser): Record<string, unknown> {
+export function userEntity(user: DirectoryUser, changes?: DirectoryChanges): Record<string, unknown> {
   return {
     businessPhones: user.businessPhones ?? [],
     displayName: user.displayName,
@@ -54,7 +55,7 @@ export function userEntity(user: DirectoryUser): Record<string, unknown> {
     userPrincipalName: user.userPrincipalName,
     id: user.id,
     accountEnabled: user.accountEnabled,
-    assignedLicenses: [],
+    assignedLicenses: changes?.licenses[user.id] ?? [],
     city: null,
     companyName: null,
     country: null,
@@ -62,7 +63,7 @@ export function userEntity(user: DirectoryUser): Record<string, unknown> {
     department: user.department ?? null,
     externalUserState: user.userType === 'Guest' ? 'Accepted' : null,
     mailNickname: user.userPrincipalName.split('@')[0] ?? null,
-    onPremisesSyncEnabled: null,
+    onPremisesSyncEnabled: changes?.onPremisesSync[user.id] ?? null,
     otherMails: [],
     proxyAddresses: user.mail && user.userType === 'Member' ? [`SMTP:${user.mail}`] : [],
     signInSessionsValidFromDateTime: new Date(user.tokensValidFrom || Date.parse(user.createdDateTime))
@@ -173,7 +174,7 @@ function getUser(r: GraphRequest): void {
   if (!user) return;
   sendGraph(r.ex, 200, {
     '@odata.context': entityContext(r.base, 'users', select.properties),
-    ...project(userEntity(user), select.properties, defaultUserProperties),
+    ...project(userEntity(user, changesOf(r.principal.tenant)), select.properties, defaultUserProperties),
   });
 }
 

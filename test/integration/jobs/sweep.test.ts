@@ -39,10 +39,11 @@ function expectPartitionScoped(requests: { method: string; url: string }[]): voi
 }
 
 describe('timers', () => {
-  it('are the sweep and the token verification, so the checks below cover every timer', () => {
+  it('are the token verification, the sweep and the replication fan-out, so the checks below cover every timer', () => {
     expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual([
       'verifyTokens',
       'sweepDueWork',
+      'replicationFanOut',
     ]);
   });
 
@@ -81,6 +82,12 @@ describe('timers', () => {
     const result = await observed.tokenChecks.fanOut(silentLog);
     // None of them consented: each is skipped, and says why.
     expect(result).toMatchObject({ sent: 0, skipped: 12, skippedBy: { not_consented: 12 } });
+    expectPartitionScoped(requests);
+
+    // The replication fan-out walks the same partition the same way.
+    requests.length = 0;
+    const replication = await observed.replication.fanOutAll(silentLog, new Date());
+    expect(replication).toMatchObject({ sent: 0, skipped: 12 });
     expectPartitionScoped(requests);
   });
 });

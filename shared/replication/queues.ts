@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import type { MailboxDefinition } from '../jobs/mailbox';
+
+/**
+ * One mailbox per tenant (key: customer id): the timer, change notifications and operators post
+ * "sync this tenant" items; whoever holds the tenant's lease drains them all and runs one delta sync,
+ * so a storm of notifications makes one run.
+ */
+export const syncRequestSchema = z.object({ reason: z.string().max(200) });
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+export const syncMailbox: MailboxDefinition<SyncRequest> = {
+  name: 'replication.sync',
+  queue: 'replication-sync',
+  payload: syncRequestSchema,
+  leaseSeconds: 600,
+};

@@ -1,0 +1,68 @@
+import type { StorageClients } from '../storage/clients';
+import { TableRepository } from '../storage/table-repository';
+import {
+  membershipSchema,
+  replicatedGroupSchema,
+  replicatedUserSchema,
+  syncStateSchema,
+  tenantSkuSchema,
+  type Membership,
+  type ReplicatedGroup,
+  type ReplicatedUser,
+  type SyncState,
+  type TenantSku,
+} from './model';
+
+/**
+ * Replication's own tables, each partitioned by customer (lower case), so a tenant's writes go in
+ * transactions of up to 100 and a tenant's reads are single-partition: `repusers` (RowKey user id),
+ * `repgroups` (group id), `repmembers` (`<group id>|<member id>`), `repskus` (sku id), `repsync`
+ * (one partition, RowKey customer).
+ */
+export const SYNC_PARTITION = 'sync';
+export const partitionOf = (customerId: string): string => customerId.toLowerCase();
+export const membershipKey = (groupId: string, memberId: string): string => `${groupId}|${memberId}`;
+
+export interface ReplicationRepositories {
+  users: TableRepository<ReplicatedUser>;
+  groups: TableRepository<ReplicatedGroup>;
+  members: TableRepository<Membership>;
+  skus: TableRepository<TenantSku>;
+  sync: TableRepository<SyncState>;
+}
+
+export function createReplicationRepositories(storage: StorageClients): ReplicationRepositories {
+  return {
+    users: new TableRepository(storage.table('repusers'), {
+      entityName: 'replicated user',
+      schema: replicatedUserSchema,
+      keys: (u) => ({ partitionKey: partitionOf(u.customerId), rowKey: u.id }),
+      jsonFields: ['assignedLicenses', 'businessPhones'],
+    }),
+    groups: new TableRepository(storage.table('repgroups'), {
+      entityName: 'replicated group',
+      schema: replicatedGroupSchema,
+      keys: (g) => ({ partitionKey: partitionOf(g.customerId), rowKey: g.id }),
+      jsonFields: ['groupTypes'],
+    }),
+    members: new TableRepository(storage.table('repmembers'), {
+      entityName: 'group membership',
+      schema: membershipSchema,
+      keys: (m) => ({
+        partitionKey: partitionOf(m.customerId),
+        rowKey: membershipKey(m.groupId, m.memberId),
+      }),
+    }),
+    skus: new TableRepository(storage.table('repskus'), {
+      entityName: 'tenant licence',
+      schema: tenantSkuSchema,
+      keys: (s) => ({ partitionKey: partitionOf(s.customerId), rowKey: s.skuId }),
+    }),
+    sync: new TableRepository(storage.table('repsync'), {
+      entityName: 'sync state',
+      schema: syncStateSchema,
+      keys: (s) => ({ partitionKey: SYNC_PARTITION, rowKey: partitionOf(s.customerId) }),
+      jsonFields: ['counts', 'totals'],
+    }),
+  };
+}
