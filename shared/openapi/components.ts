@@ -179,6 +179,7 @@ export const responses: Record<string, JsonSchema> = {
   NotFound: errorOf('No such thing.'),
   Conflict: errorOf('Conflicts with the current state (or with a concurrent change); nothing was changed.'),
   PayloadTooLarge: errorOf('The body is larger than allowed.'),
+  UnsupportedMediaType: errorOf('The body is not JSON: send `Content-Type: application/json` (UTF-8).'),
   Unavailable: errorOf('A dependency (storage, Key Vault, e-mail, Microsoft) is unavailable; retry later.'),
 };
 

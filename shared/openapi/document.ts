@@ -4,7 +4,7 @@ import { maintenancePaths } from './paths/maintenance';
 import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
-import type { JsonSchema, PathItem } from './schema';
+import { errorResponse, type JsonSchema, type PathItem } from './schema';
 
 /**
  * The OpenAPI 3.1 document of every HTTP route the app registers (a test holds it to
@@ -16,6 +16,13 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
   const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths, ...maintenancePaths };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
+  // Every route that reads a body reads it with the one JSON reader, which answers 415 to anything else.
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      if (op?.requestBody && !op.responses['415'])
+        op.responses['415'] = errorResponse('UnsupportedMediaType');
+    }
+  }
   return {
     openapi: OPENAPI_VERSION,
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
@@ -33,6 +40,14 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       { name: 'Customers' },
       { name: 'Invitations' },
       { name: 'Operations' },
+      {
+        name: 'Maintenance',
+        description: 'Pause background work for an upgrade; see what is queued and in flight.',
+      },
+      {
+        name: 'Token health',
+        description: "Each customer's access: verified, rotated, renewed before it stops.",
+      },
       {
         name: 'Customer admin pages',
         description: 'HTML pages for the admins who follow an invitation link.',
