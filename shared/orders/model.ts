@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stepsSchema } from '../jobs/steps';
 
 /**
  * Order events and each customer's order state, as stored in Table Storage.
@@ -66,7 +67,7 @@ export const orderEventSchema = z.object({
   retriedAt: z.string().optional(),
   completedAt: z.string().optional(),
   /** Steps done, each with its small result, so a re-run after a crash skips them. */
-  steps: z.record(z.string(), z.object({ at: z.string(), result: z.unknown().optional() })),
+  steps: stepsSchema,
   result: z.record(z.string(), z.unknown()).optional(),
   errors: z.array(orderProblemSchema).optional(),
   ...bodyChunks,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { addSeconds, type Clock } from '../clock';
 import { ConflictError, DomainError } from '../errors';
 import type { Leases } from '../jobs/leases';
+import { stepRunner } from '../jobs/steps';
 import { errorText, type Log } from '../log';
 import type { CustomerService } from '../onboarding/customers';
 import type { Outbox } from '../outbox';
@@ -161,6 +162,14 @@ export function createOrderProcessor(deps: {
           );
         }
 
+        const steps = stepRunner({
+          item: event,
+          save: (change) => save(eventId, change),
+          now: deps.now,
+          saved: (after) => {
+            event = after;
+          },
+        });
         const ctx: OrderContext = {
           eventId,
           type: parsed.type,
@@ -168,20 +177,8 @@ export function createOrderProcessor(deps: {
           data: parsed.data as OrderContext['data'],
           actor: `orders:${eventId}`,
           customer,
-          hasStep: (name) => event!.steps[name] !== undefined,
-          step: async <R>(name: string, fn: () => Promise<R>): Promise<R> => {
-            const done = event!.steps[name];
-            if (done) return done.result as R;
-            const result = await fn();
-            const at = deps.now().toISOString();
-            event =
-              (await save(eventId, (e) => ({
-                ...e,
-                steps: { ...e.steps, [name]: { at, result } },
-                updatedAt: at,
-              }))) ?? event;
-            return result;
-          },
+          hasStep: (name) => steps.has(name),
+          step: (name, fn) => steps.step(name, fn),
         };
         const handler = handlers[parsed.type] as (
           c: OrderContext,

@@ -7,7 +7,7 @@ import {
   syncDue,
   tenantBudget,
   userContent,
-} from '../../../shared/replication/rules';
+} from '../../../../shared/replication/rules';
 
 const user = (over: Record<string, unknown> = {}) =>
   userContent({
