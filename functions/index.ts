@@ -1,4 +1,5 @@
 import type { Trigger } from '../shared/triggers';
+import { dialplanTriggers } from './dialplan';
 import { jobsTriggers } from './jobs';
 import { onboardingTriggers } from './onboarding';
 import { opsTriggers } from './ops';
@@ -15,4 +16,5 @@ export const triggers: Trigger[] = [
   ...ordersTriggers,
   ...outboxTriggers,
   ...jobsTriggers,
+  ...dialplanTriggers,
 ];

@@ -17,6 +17,7 @@ import { createJobs, type Jobs } from './jobs';
 import { createOrdersService, createWebhookSecrets, type OrdersService } from './orders/service';
 import { SIGNATURE_HEADER, signatureHeader } from './orders/signature';
 import { SPEC_VERSION } from './orders/envelope';
+import { createDialPlan, type DialPlan } from './dialplan';
 import { createOutbox, createOutboxRepositories, type Outbox } from './outbox';
 import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
@@ -55,6 +56,8 @@ export interface Services {
   orders: OrdersService;
   /** Token health: `redeem(customer)` for any work in a customer's tenant, `verify(customerId)` for one check. */
   tokens: TokenService;
+  /** SBC dial plans: SBCs, sites, prefixes, templates, and the changes the SBC worker pushes. */
+  dialplan: DialPlan;
 }
 
 export function createServices(
@@ -179,7 +182,18 @@ export function createServices(
     mailer,
     notifyOrderingSystem: (type, data, options) => outbox.notify(type, data, options),
   });
+  const dialplan = createDialPlan({
+    config: config.sbc,
+    storage,
+    jobs,
+    secrets,
+    audit,
+    customers,
+    cleanups: orders.cleanups,
+    now,
+  });
   return {
+    dialplan,
     config,
     now,
     credential,

@@ -74,7 +74,8 @@ export function createSbcClient(endpoint: SbcEndpoint): SbcClient {
       } catch (e) {
         throw new DependencyError('sbc', `reading the running configuration: ${describe(e)}`);
       }
-      if (!res.ok) throw new DependencyError('sbc', `reading the running configuration: status ${res.status}`);
+      if (!res.ok)
+        throw new DependencyError('sbc', `reading the running configuration: status ${res.status}`);
       return res.text();
     },
     async pushIncremental(script) {
@@ -86,10 +87,15 @@ export function createSbcClient(endpoint: SbcEndpoint): SbcClient {
       } catch (e) {
         return { kind: 'unreachable', error: describe(e) };
       }
-      const body = (await res.json().catch(() => ({}))) as { status?: unknown; output?: unknown; description?: unknown };
+      const body = (await res.json().catch(() => ({}))) as {
+        status?: unknown;
+        output?: unknown;
+        description?: unknown;
+      };
       const output = typeof body.output === 'string' ? body.output : '';
       const description = typeof body.description === 'string' ? body.description : `status ${res.status}`;
-      if (res.status === 200 && (body.status === undefined || body.status === 'success')) return { kind: 'applied', output };
+      if (res.status === 200 && (body.status === undefined || body.status === 'success'))
+        return { kind: 'applied', output };
       if (res.status === 200 || res.status === 400) return { kind: 'refused', output, description };
       if (res.status === 409) return { kind: 'busy', description };
       if (res.status >= 500) return { kind: 'unreachable', error: description };

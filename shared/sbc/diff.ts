@@ -2,7 +2,13 @@
  * A unified diff of two texts (template versions are a few dozen lines, so the plain
  * longest-common-subsequence table is small), with three lines of context, as `diff -u` prints it.
  */
-export function unifiedDiff(oldText: string, newText: string, oldName: string, newName: string, context = 3): string {
+export function unifiedDiff(
+  oldText: string,
+  newText: string,
+  oldName: string,
+  newName: string,
+  context = 3,
+): string {
   const a = oldText.split('\n');
   const b = newText.split('\n');
   const n = a.length;
@@ -19,7 +25,8 @@ export function unifiedDiff(oldText: string, newText: string, oldName: string, n
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ kind: ' ', text: a[i++]!, ai: i, bi: ++j });
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ kind: '+', text: b[j++]!, ai: i, bi: j });
+    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
+      ops.push({ kind: '+', text: b[j++]!, ai: i, bi: j });
     else ops.push({ kind: '-', text: a[i++]!, ai: i, bi: j });
   }
   const changed = ops.map((o, k) => (o.kind === ' ' ? -1 : k)).filter((k) => k >= 0);
@@ -39,7 +46,9 @@ export function unifiedDiff(oldText: string, newText: string, oldName: string, n
     const newStart = ops.slice(0, start).filter((o) => o.kind !== '-').length + 1;
     const oldLen = hunk.filter((o) => o.kind !== '+').length;
     const newLen = hunk.filter((o) => o.kind !== '-').length;
-    out.push(`@@ -${oldLen === 0 ? oldStart - 1 : oldStart},${oldLen} +${newLen === 0 ? newStart - 1 : newStart},${newLen} @@`);
+    out.push(
+      `@@ -${oldLen === 0 ? oldStart - 1 : oldStart},${oldLen} +${newLen === 0 ? newStart - 1 : newStart},${newLen} @@`,
+    );
     for (const o of hunk) out.push(`${o.kind}${o.text}`);
   }
   return `${out.join('\n')}\n`;

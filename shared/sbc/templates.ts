@@ -10,11 +10,7 @@ import { UNSAFE_IN_CLI } from './values';
  * render refuses any value that could end a quoted string or a line.
  */
 export type TemplateName =
-  | 'sbc-scenario7'
-  | 'sbc-scenario7Cleanup'
-  | 'sbc-add-prefix'
-  | 'sbc-remove-prefix'
-  | 'teams-direct-routing';
+  'sbc-scenario7' | 'sbc-scenario7Cleanup' | 'sbc-add-prefix' | 'sbc-remove-prefix' | 'teams-direct-routing';
 export const templateNames: TemplateName[] = [
   'sbc-scenario7',
   'sbc-scenario7Cleanup',
@@ -91,7 +87,8 @@ export function checkTemplate(name: TemplateName, source: string): TemplateProbl
   }
   const lines = source.trim().split('\n');
   if (languageOf(name) === 'cli') {
-    if (lines[0]?.trim() !== 'configure voip') problems.push({ message: 'Must start with "configure voip".', line: 1 });
+    if (lines[0]?.trim() !== 'configure voip')
+      problems.push({ message: 'Must start with "configure voip".', line: 1 });
     if (lines.at(-1)?.trim() !== 'do write')
       problems.push({ message: 'Must end with "do write".', line: lines.length });
   }
@@ -129,7 +126,10 @@ function walk(node: hbs.AST.Node, scopes: Scope[], problems: TemplateProblem[], 
       const helper = b.path.type === 'PathExpression' ? (b.path as hbs.AST.PathExpression).original : '';
       const target = b.params[0];
       if (!['if', 'unless', 'each'].includes(helper) || b.params.length !== 1 || !target) {
-        problems.push({ message: `Only {{#if x}}, {{#unless x}} and {{#each list}} blocks are allowed.`, ...(line ? { line } : {}) });
+        problems.push({
+          message: `Only {{#if x}}, {{#unless x}} and {{#each list}} blocks are allowed.`,
+          ...(line ? { line } : {}),
+        });
         return;
       }
       const t = resolve(target, scopes, problems, used);
@@ -230,12 +230,18 @@ export function renderTemplate(name: TemplateName, source: string, context: obje
       knownHelpers: { if: true, unless: true, each: true },
     })(context);
   } catch (e) {
-    throw new RenderError(`Template ${name} cannot be rendered: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    throw new RenderError(
+      `Template ${name} cannot be rendered: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+    );
   }
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '').trimEnd()).filter((l) => l.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trimEnd())
+    .filter((l) => l.trim() !== '');
   const grammar = languageOf(name) === 'cli' ? CLI_LINE : PS_LINE;
   const bad = lines.find((l) => !grammar.test(l.trim()));
-  if (bad !== undefined) throw new RenderError(`Template ${name} rendered a line that is not a plain command.`);
+  if (bad !== undefined)
+    throw new RenderError(`Template ${name} rendered a line that is not a plain command.`);
   return `${lines.map((l) => l.trim()).join('\n')}\n`;
 }
 

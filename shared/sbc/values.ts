@@ -48,7 +48,8 @@ export const ipv4 = z
   .regex(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/, 'an IPv4 address');
 
 /** Tags: `name` or `name=value`, several separated by `;`. */
-export const TAG_PATTERN = /^[A-Za-z0-9._-]+(?:=[A-Za-z0-9._+-]+)?(?:;[A-Za-z0-9._-]+(?:=[A-Za-z0-9._+-]+)?)*$/;
+export const TAG_PATTERN =
+  /^[A-Za-z0-9._-]+(?:=[A-Za-z0-9._+-]+)?(?:;[A-Za-z0-9._-]+(?:=[A-Za-z0-9._+-]+)?)*$/;
 export const tag = (maxLength: number) =>
   z.string().max(maxLength, `at most ${maxLength} characters`).regex(TAG_PATTERN, 'key=value;…');
 
@@ -58,10 +59,14 @@ export const cliName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/, '1-40 letters, digits, spaces, ".", "_" or "-"');
 
 /** A customer id as it appears in IP group and account names (`<id>-c`, `<id>-t`). */
-export const customerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"');
+export const customerName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"');
 
 /** A carrier user name, or the main line a registration contacts as. */
-export const carrierUser = z.string().regex(/^[A-Za-z0-9+._@-]{1,64}$/, '1-64 letters, digits, +, ., _, @ or -');
+export const carrierUser = z
+  .string()
+  .regex(/^[A-Za-z0-9+._@-]{1,64}$/, '1-64 letters, digits, +, ., _, @ or -');
 
 /**
  * A carrier password: printable ASCII without quotes, backslash, backtick, `$` or space, since the CLI has
@@ -80,4 +85,5 @@ export const carrierPassword = z
 export const ruleIndex = z.number().int().min(0).max(99_999);
 
 /** The one last check on any value rendered into a script: nothing that could end a quoted string or a line. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 export const UNSAFE_IN_CLI = /["\\\u0000-\u001f\u007f\u2028\u2029]/;
