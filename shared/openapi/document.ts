@@ -1,5 +1,6 @@
 import { responses, schemas, securitySchemes } from './components';
 import { adminPaths } from './paths/admin';
+import { dialplanPaths } from './paths/dialplan';
 import { maintenancePaths } from './paths/maintenance';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
@@ -12,7 +13,12 @@ import type { JsonSchema, PathItem } from './schema';
 export const OPENAPI_VERSION = '3.1.0';
 
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
-  const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths, ...maintenancePaths };
+  const paths: Record<string, PathItem> = {
+    ...publicPaths,
+    ...adminPaths,
+    ...maintenancePaths,
+    ...dialplanPaths,
+  };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
   return {
     openapi: OPENAPI_VERSION,
@@ -31,6 +37,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       { name: 'Customers' },
       { name: 'Invitations' },
       { name: 'Operations' },
+      { name: 'SBC dial plans', description: 'SBCs, sites and prefixes, changes, script templates, import.' },
       {
         name: 'Customer admin pages',
         description: 'HTML pages for the admins who follow an invitation link.',
