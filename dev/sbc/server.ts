@@ -133,10 +133,23 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
       req.socket.destroy();
       return { status: 503 };
     }
-    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
     if (!authorized(req.headers.authorization)) {
       return { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="SBC"' } };
     }
+    const upload = req.method === 'PUT';
+    if (upload) {
+      state.uploadsInFlight++;
+      state.maxUploadsInFlight = Math.max(state.maxUploadsInFlight, state.uploadsInFlight);
+    }
+    try {
+      if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+      return await route(req);
+    } finally {
+      if (upload) state.uploadsInFlight--;
+    }
+  }
+
+  async function route(req: IncomingMessage): Promise<Reply> {
     const pathname = new URL(req.url ?? '/', 'https://sbc').pathname.replace(/\/+$/, '');
     const handler = routes.get(`${req.method} ${pathname}`);
     if (handler) return handler(req);

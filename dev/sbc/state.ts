@@ -43,6 +43,9 @@ export interface SbcState {
   uploads: { script: string; status: number }[];
   /** Times the configuration was saved. */
   saves: number;
+  /** Script uploads being applied right now, and the most there ever were at once. */
+  uploadsInFlight: number;
+  maxUploadsInFlight: number;
 }
 
 export function createSbcState(now = Date.now()): SbcState {
@@ -59,6 +62,8 @@ export function createSbcState(now = Date.now()): SbcState {
     delayMs: 0,
     uploads: [],
     saves: 0,
+    uploadsInFlight: 0,
+    maxUploadsInFlight: 0,
   };
 }
 

@@ -27,9 +27,9 @@ const schema = z.object({
   SBC_CUSTOMER_DOMAIN: z.string().min(3).default('customers.provider.example'),
   SBC_TAG_MAX_LENGTH: positiveInt.default(64),
   SBC_REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
-  SBC_MAX_ATTEMPTS: positiveInt.default(12),
+  SBC_MAX_ATTEMPTS: positiveInt.default(20),
   SBC_RETRY_BASE_SECONDS: positiveInt.default(30),
-  SBC_RETRY_CAP_SECONDS: positiveInt.default(600),
+  SBC_RETRY_CAP_SECONDS: positiveInt.default(900),
   SBC_QUIET_SECONDS: z.coerce.number().int().min(0).default(5),
   /** Storage: a connection string (local, or a Key Vault reference) … */
   AzureWebJobsStorage: z.string().min(1).optional(),

@@ -25,9 +25,10 @@ export function unifiedDiff(
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ kind: ' ', text: a[i++]!, ai: i, bi: ++j });
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-      ops.push({ kind: '+', text: b[j++]!, ai: i, bi: j });
-    else ops.push({ kind: '-', text: a[i++]!, ai: i, bi: j });
+    // Deletions before insertions, as diff -u prints a replaced line.
+    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ kind: '-', text: a[i++]!, ai: i, bi: j });
+    else ops.push({ kind: '+', text: b[j++]!, ai: i, bi: j });
   }
   const changed = ops.map((o, k) => (o.kind === ' ' ? -1 : k)).filter((k) => k >= 0);
   if (changed.length === 0) return '';
