@@ -447,16 +447,23 @@ export function createDialPlanService(deps: DialPlanDeps) {
       const add = rulesFrom(v.add, current.value.trunkFqdn);
       const remove = [...new Set(v.remove)];
       // Read-modify-write with the ETag, retried: concurrent prefix changes to one site all land.
-      const saved = await repos.sites.mutate(tableKey(sbcId), tableKey(siteId), (s) => {
-        if (s.sbcState === 'removing' || s.sbcState === 'removed') {
-          throw new ConflictError(`Site '${siteId}' is being removed.`);
-        }
-        const prefixes = [
-          ...s.prefixes.filter((p) => !remove.includes(p.prefix) && !add.some((a) => a.prefix === p.prefix)),
-          ...add,
-        ];
-        return { ...s, prefixes, updatedAt: nowIso() };
-      }, 20);
+      const saved = await repos.sites.mutate(
+        tableKey(sbcId),
+        tableKey(siteId),
+        (s) => {
+          if (s.sbcState === 'removing' || s.sbcState === 'removed') {
+            throw new ConflictError(`Site '${siteId}' is being removed.`);
+          }
+          const prefixes = [
+            ...s.prefixes.filter(
+              (p) => !remove.includes(p.prefix) && !add.some((a) => a.prefix === p.prefix),
+            ),
+            ...add,
+          ];
+          return { ...s, prefixes, updatedAt: nowIso() };
+        },
+        20,
+      );
       if (!saved) throw new NotFoundError('Site', `${sbcId}/${siteId}`);
       const changes: ChangeRow[] = [];
       if (remove.length > 0) {
