@@ -72,12 +72,12 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
           };
         }
         if (state.busy) {
-          state.uploads.push({ script, status: 409 });
+          state.uploads.push({ script, status: 409, at: Date.now() });
           return { status: 409, body: { status: 'failure', description: 'Device is busy, try again later' } };
         }
         const result = executeScript(state, script, limits);
         const status = result.ok ? 200 : 400;
-        state.uploads.push({ script, status });
+        state.uploads.push({ script, status, at: Date.now() });
         return result.ok
           ? {
               status,

@@ -40,7 +40,7 @@ export interface SbcState {
   /** Wait this long before answering. */
   delayMs: number;
   /** Every script upload that reached the device, in order (what was sent and how it was answered). */
-  uploads: { script: string; status: number }[];
+  uploads: { script: string; status: number; at: number }[];
   /** Times the configuration was saved. */
   saves: number;
   /** Script uploads being applied right now, and the most there ever were at once. */

@@ -1196,12 +1196,20 @@ export function createDialPlanService(deps: DialPlanDeps) {
     /** The SBC worker: drains the SBC's mailbox if this run can hold its lease. */
     async apply(sbcId: string, owner: string, log: Log): Promise<DrainResult & { pushes: number }> {
       let pushes = 0;
+      let lastPushEnded = 0;
       const result = await mailbox.drain(
         sbcId,
         owner,
         async (key) => {
+          // While changes keep arriving, this drain keeps the SBC: at most one push per quiet window,
+          // each taking everything pending by then (the first waited its window in the queue).
+          const wait = lastPushEnded + config.quietSeconds * 1000 - Date.now();
+          if (lastPushEnded > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
           const r = await pushPending(key, log);
-          if (r.pushed) pushes++;
+          if (r.pushed) {
+            pushes++;
+            lastPushEnded = Date.now();
+          }
         },
         log,
       );
