@@ -78,6 +78,8 @@ var queueNames = [
   'orders-poison'
   'order-callbacks'
   'order-callbacks-poison'
+  'sbc-changes'
+  'sbc-changes-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
