@@ -91,7 +91,8 @@ export interface PushOutcome {
 
 export type DialPlanService = ReturnType<typeof createDialPlanService>;
 
-const sbcSecretName = (id: string) => `sbc-${id}-admin`;
+/** A name per SBC record: two racing adds of one id never overwrite each other's password. */
+const sbcSecretName = (id: string) => `sbc-${id}-admin-${randomBytes(4).toString('hex')}`;
 const carrierSecretName = (sbcId: string, siteId: string) =>
   `sbc-${sbcId}-site-${siteId}-carrier`.replace(/_/g, '-');
 
@@ -184,18 +185,24 @@ export function createDialPlanService(deps: DialPlanDeps) {
       const passwordSecret = sbcSecretName(v.id);
       await secrets.set(passwordSecret, v.adminPassword, { contentType: 'sbc-admin-password' });
       const at = nowIso();
-      const row = await repos.sbcs.create({
-        id: v.id,
-        name: v.name,
-        fqdn: v.fqdn,
-        ...(v.port ? { port: v.port } : {}),
-        ...(v.natAddress ? { natAddress: v.natAddress } : {}),
-        https: v.https,
-        adminUser: v.adminUser,
-        passwordSecret,
-        createdAt: at,
-        updatedAt: at,
-      });
+      const row = await repos.sbcs
+        .create({
+          id: v.id,
+          name: v.name,
+          fqdn: v.fqdn,
+          ...(v.port ? { port: v.port } : {}),
+          ...(v.natAddress ? { natAddress: v.natAddress } : {}),
+          https: v.https,
+          adminUser: v.adminUser,
+          passwordSecret,
+          createdAt: at,
+          updatedAt: at,
+        })
+        .catch(async (e: unknown) => {
+          // Only a lost race is sure to have stored nothing: a timeout may have created the row.
+          if (e instanceof ConflictError) await secrets.remove(passwordSecret).catch(() => undefined);
+          throw e;
+        });
       await audit.record({ actor, action: 'sbc.added', target: v.id });
       return sbcView(row.value, false);
     },

@@ -129,7 +129,8 @@ describe('a site through its life on the device', () => {
     expect(rows.length).toBeGreaterThan(5);
     expect(text).not.toContain(SBC_PASSWORD);
     expect(text).not.toContain(CARRIER_PASSWORD);
-    expect(await services.secrets.get('sbc-sbc1-admin')).toBe(SBC_PASSWORD);
+    const row = await services.dialplan.repos.sbcs.get('sbc', 'sbc1');
+    expect(await services.secrets.get(row!.value.passwordSecret)).toBe(SBC_PASSWORD);
     const view = await services.dialplan.sbcs.get('sbc1');
     expect(view.status).toMatchObject({ reachable: true, operationalState: 'UNLOCKED' });
   });
