@@ -142,6 +142,12 @@ export function createServices(
     audit,
   });
   const authority = createAuthority(config.identity.authorityHost);
+  // Orders drive dial-plan sites, and dial plans take orders' cleanups: the site port is bound late.
+  const late: { dialplan?: DialPlan } = {};
+  const dp = (): DialPlan => {
+    if (!late.dialplan) throw new Error('dial plans are not wired yet');
+    return late.dialplan;
+  };
   const orders = createOrdersService({
     config: config.orders,
     storage,
@@ -153,6 +159,21 @@ export function createServices(
     customers,
     invitations,
     onboarding,
+    sites: {
+      create: async (sbcId, input, actor) => {
+        const r = await dp().sites.create(sbcId, input, actor, 'order');
+        return { siteId: r.site.id, changeId: r.change.id };
+      },
+      changePrefixes: async (sbcId, siteId, input, actor) => ({
+        changeIds: (await dp().sites.changePrefixes(sbcId, siteId, input, actor, 'order')).changes.map(
+          (c) => c.id,
+        ),
+      }),
+      remove: async (sbcId, siteId, actor) => ({
+        changeId: (await dp().sites.remove(sbcId, siteId, actor, 'order')).change?.id ?? null,
+      }),
+      ownerOf: (sbcId, siteId) => dp().sites.ownerOf(sbcId, siteId),
+    },
     now,
   });
   const appCredential = createAppCredentialSource({ identity: config.identity, secrets, credential });
@@ -192,6 +213,7 @@ export function createServices(
     cleanups: orders.cleanups,
     now,
   });
+  late.dialplan = dialplan;
   return {
     dialplan,
     config,

@@ -421,6 +421,10 @@ export function createDialPlanService(deps: DialPlanDeps) {
     async get(sbcId: string, siteId: string) {
       return siteView((await siteRow(sbcId, siteId)).value);
     },
+    async ownerOf(sbcId: string, siteId: string): Promise<string | undefined> {
+      const row = await repos.sites.get(tableKey(sbcId), tableKey(siteId));
+      return row && row.value.sbcState !== 'removed' ? row.value.customerId : undefined;
+    },
     async remove(sbcId: string, siteId: string, actor: string, source: ChangeRow['source'] = 'api') {
       const current = await siteRow(sbcId, siteId);
       if (current.value.sbcState === 'removing' || current.value.sbcState === 'removed') {
