@@ -218,6 +218,6 @@ export const deriveTrunkFqdn = (customerId: string, domain: string): string =>
 /** A change id that sorts by creation time (the worker's order). */
 export const changeId = (at: Date, random: string): string => `${at.toISOString()}-${random}`;
 
-/** Masks secrets in a rendered script before it is shown or stored. */
-export const maskSecrets = (script: string): string =>
-  script.replace(/^(password )"[^"]*"$/gm, '$1"********"');
+/** Masks passwords in a rendered script or a device transcript (which echoes each line) before it is shown or stored. */
+export const maskSecrets = (text: string): string =>
+  text.replace(/(password\s+)"[^"\n]*"?/gi, '$1"********"');

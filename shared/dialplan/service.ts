@@ -796,8 +796,13 @@ export function createDialPlanService(deps: DialPlanDeps) {
       try {
         after = parseRunningConfig(await client.runningConfig());
       } catch (e) {
-        if (answer.kind !== 'applied')
-          return transient(pending, e instanceof Error ? e.message : String(e), log);
+        // Not knowing what the device has, decide nothing: the next run reads it and renders only
+        // what is missing (nothing, if this push landed).
+        return transient(
+          pending,
+          `pushed, but the result could not be read: ${e instanceof Error ? e.message : String(e)}`,
+          log,
+        );
       }
     }
     const refusal = answer?.kind === 'refused' ? refusalReason(answer.output, answer.description) : undefined;
@@ -857,7 +862,7 @@ export function createDialPlanService(deps: DialPlanDeps) {
 
   function refusalReason(output: string, description: string): string {
     const line = output.split('\n').find((l) => /error/i.test(l));
-    return (line ?? description).slice(0, 300);
+    return maskSecrets(line ?? description).slice(0, 300);
   }
 
   function withoutDue(c: ChangeRow): ChangeRow {

@@ -126,5 +126,9 @@ describe('one script per push', () => {
     );
     expect(combineSections([])).toBe('');
     expect(maskSecrets('password "s3cret"\nuser-name "u"')).toBe('password "********"\nuser-name "u"');
+    // The device's transcript echoes each line after its prompt; an error may quote the line.
+    expect(maskSecrets('SBC(entry)# password "s3cret"\nError: Invalid command \'password "s3cret x\'')).toBe(
+      'SBC(entry)# password "********"\nError: Invalid command \'password "********"',
+    );
   });
 });
