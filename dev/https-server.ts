@@ -6,7 +6,13 @@ import type { AddressInfo } from 'node:net';
 /** The https plumbing the local simulators share: listen on loopback, answer each request with JSON. */
 
 /** One answer: a status, a JSON body (none when undefined) and headers of its own. */
-export type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+export type Reply = {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A body that is not JSON (e.g. a file download), sent as is. */
+  raw?: { body: string; contentType: string };
+};
 
 export interface JsonServerOptions {
   tls: { cert: string; key: string };
@@ -72,10 +78,11 @@ export async function startJsonServer(
 
 /** Writes a reply: the shared headers, Content-Type when there is a body, then the reply's own headers. */
 export function sendJson(res: ServerResponse, reply: Reply, options: SendOptions = {}): void {
-  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  const body = reply.raw ? reply.raw.body : reply.body === undefined ? '' : JSON.stringify(reply.body);
+  const contentType = reply.raw?.contentType ?? options.contentType ?? 'application/json; charset=utf-8';
   res.writeHead(reply.status, {
     ...options.headers?.(),
-    ...(body ? { 'Content-Type': options.contentType ?? 'application/json; charset=utf-8' } : {}),
+    ...(body ? { 'Content-Type': contentType } : {}),
     ...reply.headers,
   });
   res.end(body);

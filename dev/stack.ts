@@ -127,6 +127,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => email.stop());
     const sbc = await startSbcSimulator({ port: port('sbc'), tls, ...sbcCredentials });
+    // The provider's one dial plan for Teams customers, set up once on a real device.
+    sbc.addDialPlan('Customers');
     stops.push(() => sbc.stop());
 
     const settings: Record<string, string> = {

@@ -1,4 +1,5 @@
 import type { Trigger } from '../shared/triggers';
+import { dialplanTriggers } from './dialplan';
 import { jobsTriggers } from './jobs';
 import { onboardingTriggers } from './onboarding';
 import { opsTriggers } from './ops';
@@ -19,4 +20,5 @@ export const triggers: Trigger[] = [
   ...outboxTriggers,
   ...jobsTriggers,
   ...replicationTriggers,
+  ...dialplanTriggers,
 ];

@@ -82,6 +82,8 @@ var queueNames = [
   'token-verify-poison'
   'replication-sync'
   'replication-sync-poison'
+  'sbc-changes'
+  'sbc-changes-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {

@@ -17,6 +17,7 @@ import { createJobs, type Jobs } from './jobs';
 import { createOrdersService, createWebhookSecrets, type OrdersService } from './orders/service';
 import { SIGNATURE_HEADER, signatureHeader } from './orders/signature';
 import { SPEC_VERSION } from './orders/envelope';
+import { createDialPlan, type DialPlan } from './dialplan';
 import { createOutbox, createOutboxRepositories, type Outbox } from './outbox';
 import { systemClock, type Clock } from './clock';
 import { createSecretStore, type SecretStore } from './secrets/vault';
@@ -61,6 +62,8 @@ export interface Services {
   tokenChecks: TokenChecks;
   /** Every tenant's users, groups, memberships and licences by Graph delta; reads for the admin API. */
   replication: Replication;
+  /** SBC dial plans: SBCs, sites, prefixes, templates, and the changes the SBC worker pushes. */
+  dialplan: DialPlan;
 }
 
 export function createServices(
@@ -165,6 +168,12 @@ export function createServices(
     runs: jobs.runs,
     now,
   });
+  // Orders drive dial-plan sites, and dial plans take orders' cleanups: the site port is bound late.
+  const late: { dialplan?: DialPlan } = {};
+  const dp = (): DialPlan => {
+    if (!late.dialplan) throw new Error('dial plans are not wired yet');
+    return late.dialplan;
+  };
   const orders = createOrdersService({
     config: config.orders,
     storage,
@@ -177,6 +186,21 @@ export function createServices(
     access: tokenChecks,
     invitations,
     onboarding,
+    sites: {
+      create: async (sbcId, input, actor) => {
+        const r = await dp().sites.create(sbcId, input, actor, 'order');
+        return { siteId: r.site.id, changeId: r.change.id };
+      },
+      changePrefixes: async (sbcId, siteId, input, actor) => ({
+        changeIds: (await dp().sites.changePrefixes(sbcId, siteId, input, actor, 'order')).changes.map(
+          (c) => c.id,
+        ),
+      }),
+      remove: async (sbcId, siteId, actor) => ({
+        changeId: (await dp().sites.remove(sbcId, siteId, actor, 'order')).change?.id ?? null,
+      }),
+      ownerOf: (sbcId, siteId) => dp().sites.ownerOf(sbcId, siteId),
+    },
     now,
   });
   const consent = createConsentService({
@@ -209,7 +233,19 @@ export function createServices(
     subscriptions: orders.subscriptions,
     now,
   });
+  const dialplan = createDialPlan({
+    config: config.sbc,
+    storage,
+    jobs,
+    secrets,
+    audit,
+    customers,
+    cleanups: orders.cleanups,
+    now,
+  });
+  late.dialplan = dialplan;
   return {
+    dialplan,
     config,
     now,
     credential,

@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parseArgs } from 'node:util';
-import { startJsonServer, type Reply } from '../https-server';
-import { createSbcState, type SbcState } from './state';
+import { readBody, startJsonServer, type Reply } from '../https-server';
+import { DEFAULT_LIMITS, executeScript, runningConfig, type CliLimits } from './cli';
+import { addDialPlan, createSbcState, type SbcState } from './state';
 
-export { type DialPlan, type DialPlanRule, type SbcState } from './state';
+export { addDialPlan, type DialPlan, type DialPlanRule, type SbcState } from './state';
 
 /** The device's identity, as `GET /api/v1/status` reports it. */
 export interface SbcIdentity {
@@ -24,6 +25,7 @@ export interface SbcSimulatorOptions {
   username: string;
   password: string;
   identity?: Partial<SbcIdentity>;
+  limits?: Partial<CliLimits>;
 }
 
 export interface SbcSimulator {
@@ -31,6 +33,8 @@ export interface SbcSimulator {
   stop(): Promise<void>;
   /** The device's live state, for tests to read or arrange. */
   state: SbcState;
+  /** Creates a dial plan (the provider's one-time setup of the device). */
+  addDialPlan(name: string): void;
 }
 
 type Handler = (req: IncomingMessage) => Reply | Promise<Reply>;
@@ -51,7 +55,53 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
   const expected = digest(`${options.username}:${options.password}`);
 
   // One entry per "METHOD /path"; the CLI-script endpoints join this table.
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const routes = new Map<string, Handler>([
+    [
+      'GET /api/v1/files/cliScript',
+      () => ({ status: 200, raw: { body: runningConfig(state), contentType: 'application/octet-stream' } }),
+    ],
+    [
+      'PUT /api/v1/files/cliScript/incremental',
+      async (req) => {
+        const script = await scriptFrom(req);
+        if (script === undefined) {
+          return {
+            status: 400,
+            body: { status: 'failure', description: 'Expected multipart/form-data with a "file" part' },
+          };
+        }
+        if (state.busy) {
+          state.uploads.push({ script, status: 409, at: Date.now() });
+          return { status: 409, body: { status: 'failure', description: 'Device is busy, try again later' } };
+        }
+        const result = executeScript(state, script, limits);
+        const status = result.ok ? 200 : 400;
+        state.uploads.push({ script, status, at: Date.now() });
+        return result.ok
+          ? {
+              status,
+              body: {
+                status: 'success',
+                description: 'CLI Script was applied successfully',
+                output: result.output,
+              },
+            }
+          : {
+              status,
+              body: { status: 'failure', description: 'Incorrect CLI script', output: result.output },
+            };
+      },
+    ],
+    [
+      'POST /api/v1/actions/saveConfiguration',
+      () => {
+        if (state.busy) return { status: 409, body: { description: 'Device is busy' } };
+        state.saveNeeded = false;
+        state.saves++;
+        return { status: 200, body: { description: 'Configuration saved' } };
+      },
+    ],
     [
       'GET /api/v1/status',
       () => ({
@@ -78,9 +128,28 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
   ]);
 
   async function handle(req: IncomingMessage): Promise<Reply> {
+    if (state.unreachable) {
+      // As a device that is down: the connection ends without an answer.
+      req.socket.destroy();
+      return { status: 503 };
+    }
     if (!authorized(req.headers.authorization)) {
       return { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="SBC"' } };
     }
+    const upload = req.method === 'PUT';
+    if (upload) {
+      state.uploadsInFlight++;
+      state.maxUploadsInFlight = Math.max(state.maxUploadsInFlight, state.uploadsInFlight);
+    }
+    try {
+      if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+      return await route(req);
+    } finally {
+      if (upload) state.uploadsInFlight--;
+    }
+  }
+
+  async function route(req: IncomingMessage): Promise<Reply> {
     const pathname = new URL(req.url ?? '/', 'https://sbc').pathname.replace(/\/+$/, '');
     const handler = routes.get(`${req.method} ${pathname}`);
     if (handler) return handler(req);
@@ -102,7 +171,28 @@ export async function startSbcSimulator(options: SbcSimulatorOptions): Promise<S
     handle,
     (e) => ({ status: 500, body: { description: e instanceof Error ? e.message : String(e) } }),
   );
-  return { url: server.url, state, stop: () => server.close() };
+  return {
+    url: server.url,
+    state,
+    stop: () => server.close(),
+    addDialPlan: (name) => addDialPlan(state, name),
+  };
+}
+
+/** The `file` part of a multipart/form-data upload, as text (undefined when there is none). */
+async function scriptFrom(req: IncomingMessage): Promise<string | undefined> {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(req.headers['content-type'] ?? '');
+  const body = await readBody(req, 4 * 1024 * 1024);
+  if (!boundary || !body) return undefined;
+  const marker = `--${boundary[1] ?? boundary[2] ?? ''}`;
+  for (const part of body.toString('utf8').split(marker)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const head = part.slice(0, split);
+    if (!/content-disposition:[^\r\n]*\bname="file"/i.test(head)) continue;
+    return part.slice(split + 4).replace(/\r\n$/, '');
+  }
+  return undefined;
 }
 
 function digest(s: string): Buffer {

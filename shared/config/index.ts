@@ -23,6 +23,14 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const positiveInt = z.coerce.number().int().positive();
 
 const schema = z.object({
+  /** SBC dial plans: the domain customers' trunk FQDNs derive from, retries, the quiet window before a push. */
+  SBC_CUSTOMER_DOMAIN: z.string().min(3).default('customers.provider.example'),
+  SBC_TAG_MAX_LENGTH: positiveInt.default(64),
+  SBC_REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
+  SBC_MAX_ATTEMPTS: positiveInt.default(20),
+  SBC_RETRY_BASE_SECONDS: positiveInt.default(30),
+  SBC_RETRY_CAP_SECONDS: positiveInt.default(900),
+  SBC_QUIET_SECONDS: z.coerce.number().int().min(0).default(5),
   /** Storage: a connection string (local, or a Key Vault reference) … */
   AzureWebJobsStorage: z.string().min(1).optional(),
   /** … or identity-based endpoints, as the Functions host reads them. */
@@ -180,6 +188,15 @@ export interface Config {
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
   replication: { syncMinutes: number; runBudgetMs: number };
+  sbc: {
+    customerDomain: string;
+    tagMaxLength: number;
+    requestTimeoutMs: number;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    retryCapSeconds: number;
+    quietSeconds: number;
+  };
 }
 
 /** Reads and checks every setting; throws a ConfigError that names each missing or malformed one. */
@@ -261,6 +278,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     replication: {
       syncMinutes: s.REPLICATION_SYNC_MINUTES,
       runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
+    },
+    sbc: {
+      customerDomain: s.SBC_CUSTOMER_DOMAIN,
+      tagMaxLength: s.SBC_TAG_MAX_LENGTH,
+      requestTimeoutMs: s.SBC_REQUEST_TIMEOUT_MS,
+      maxAttempts: s.SBC_MAX_ATTEMPTS,
+      retryBaseSeconds: s.SBC_RETRY_BASE_SECONDS,
+      retryCapSeconds: s.SBC_RETRY_CAP_SECONDS,
+      quietSeconds: s.SBC_QUIET_SECONDS,
     },
   };
 }

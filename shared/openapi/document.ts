@@ -1,5 +1,6 @@
 import { responses, schemas, securitySchemes } from './components';
 import { adminPaths } from './paths/admin';
+import { dialplanPaths } from './paths/dialplan';
 import { maintenancePaths } from './paths/maintenance';
 import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
@@ -13,7 +14,12 @@ import { errorResponse, type JsonSchema, type PathItem } from './schema';
 export const OPENAPI_VERSION = '3.1.0';
 
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
-  const paths: Record<string, PathItem> = { ...publicPaths, ...adminPaths, ...maintenancePaths };
+  const paths: Record<string, PathItem> = {
+    ...publicPaths,
+    ...adminPaths,
+    ...maintenancePaths,
+    ...dialplanPaths,
+  };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
   // Every route that reads a body reads it with the one JSON reader, which answers 415 to anything else.
@@ -40,6 +46,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       { name: 'Customers' },
       { name: 'Invitations' },
       { name: 'Operations' },
+      { name: 'SBC dial plans', description: 'SBCs, sites and prefixes, changes, script templates, import.' },
       {
         name: 'Maintenance',
         description: 'Pause background work for an upgrade; see what is queued and in flight.',

@@ -6,6 +6,7 @@ import {
   tenantDomainSchema,
   tenantIdSchema,
 } from '../onboarding/validation';
+import { cliName, fqdn, prefix, ruleName } from '../sbc/values';
 
 /**
  * The events the ordering system may send, each with the shape of its `data`. A later capability
@@ -85,6 +86,42 @@ export const customerStatusData = z.object({ customerId, reason: reasonSchema })
 
 export const invitationResendData = z.object({ customerId });
 
+/**
+ * SBC sites. No carrier credentials travel in an order (they would be stored with the event): an
+ * operator sets them through the API.
+ */
+const sbcRef = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'an SBC id')
+  .meta({ description: 'The SBC (as added by the provider).' });
+const siteRef = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a site id');
+const prefixes = z.array(prefix).max(1000, 'at most 1000 prefixes');
+
+export const siteCreatedData = z.object({
+  customerId,
+  sbcId: sbcRef,
+  siteId: optional(siteRef).meta({ description: 'Default: the customer id in lower case.' }),
+  configuration: z.enum(['sip-trunk', 'ip-pbx', 'byoc']),
+  dialPlan: cliName,
+  carrierId: cliName.meta({ description: "The carrier's proxy set and IP profile on the SBC." }),
+  trunkFqdn: optional(fqdn).meta({
+    description: "Default: derived, <customer>.<the provider's customer domain>.",
+  }),
+  ruleName: optional(ruleName),
+  cacProfile: optional(cliName),
+  prefixes: optional(prefixes),
+});
+
+export const sitePrefixesData = z.object({
+  customerId,
+  sbcId: sbcRef,
+  siteId: siteRef,
+  add: optional(prefixes),
+  remove: optional(prefixes),
+});
+
+export const siteRemovedData = z.object({ customerId, sbcId: sbcRef, siteId: siteRef });
+
 export interface EventTypeDefinition {
   summary: string;
   data: z.ZodType<{ customerId: string }>;
@@ -126,6 +163,24 @@ export const eventTypes = {
     summary: "Service ended: the customer's token is revoked and its SBC sites are queued for cleanup.",
     data: customerStatusData,
     ordering: 'status',
+    requiresCustomer: true,
+  },
+  'site.created': {
+    summary: "A customer's site on an SBC: its IP groups and dial-plan rules are queued for the SBC.",
+    data: siteCreatedData,
+    ordering: 'none',
+    requiresCustomer: true,
+  },
+  'site.prefixes.changed': {
+    summary: "Number prefixes added to or removed from a customer's site: queued for the SBC.",
+    data: sitePrefixesData,
+    ordering: 'none',
+    requiresCustomer: true,
+  },
+  'site.removed': {
+    summary: "A customer's site removed: its cleanup is queued for the SBC.",
+    data: siteRemovedData,
+    ordering: 'none',
     requiresCustomer: true,
   },
   'invitation.resend': {

@@ -18,6 +18,7 @@ import { createOrderProcessor, type OrderProcessor } from './processor';
 import { applyOrderEvent } from './queues';
 import { createOrderRepositories, type OrderRepositories } from './repositories';
 import { createWatermarks } from './watermarks';
+import type { SiteOrders } from './handlers';
 import { createWebhookSecrets, type WebhookSecrets } from './webhook-secrets';
 
 /** The orders capability, wired: the webhook's intake, the queue worker, the admin view, pending cleanups. */
@@ -32,6 +33,11 @@ export interface OrdersService {
   subscriptions: OrderedSubscriptions;
 }
 
+const missing = (): never => {
+  throw new Error('No dial-plan capability is wired to take site events.');
+};
+const noSites: SiteOrders = { create: missing, changePrefixes: missing, remove: missing, ownerOf: missing };
+
 export function createOrdersService(deps: {
   config: Config['orders'];
   storage: StorageClients;
@@ -45,6 +51,8 @@ export function createOrdersService(deps: {
   access: OrderHandlerDeps['access'];
   invitations: InvitationService;
   onboarding: OnboardingRepositories;
+  /** The dial-plan capability's sites; without it, site events fail and are retried. */
+  sites?: SiteOrders;
   now: Clock;
 }): OrdersService {
   const { config, now } = deps;
@@ -80,6 +88,7 @@ export function createOrdersService(deps: {
       access: deps.access,
       invitations: deps.invitations,
       onboarding: deps.onboarding,
+      sites: deps.sites ?? noSites,
       cleanups,
       subscriptions,
       audit: deps.audit,

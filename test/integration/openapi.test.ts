@@ -65,7 +65,7 @@ describe('OpenAPI document', () => {
     const body = doc.paths['/api/orders/events']!.post as unknown as {
       requestBody: { content: { 'application/json': { schema: { oneOf: unknown[] } } } };
     };
-    expect(body.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
+    expect(body.requestBody.content['application/json'].schema.oneOf).toHaveLength(9);
     const created = doc.components.schemas!.OrderEvent_customerCreated as {
       properties: { data: { required: string[] } };
     };

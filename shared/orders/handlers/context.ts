@@ -28,7 +28,22 @@ export interface OrderContext<T extends OrderEventType = OrderEventType> {
   hasStep(name: string): boolean;
 }
 
+/** The dial-plan capability's site operations, as orders drive them (bound late: dial plans are wired after orders). */
+export interface SiteOrders {
+  create(sbcId: string, input: unknown, actor: string): Promise<{ siteId: string; changeId: string }>;
+  changePrefixes(
+    sbcId: string,
+    siteId: string,
+    input: unknown,
+    actor: string,
+  ): Promise<{ changeIds: string[] }>;
+  remove(sbcId: string, siteId: string, actor: string): Promise<{ changeId: string | null }>;
+  /** The customer owning the site, or undefined when there is none (or it was removed). */
+  ownerOf(sbcId: string, siteId: string): Promise<string | undefined>;
+}
+
 export interface OrderHandlerDeps {
+  sites: SiteOrders;
   customers: CustomerService;
   invitations: InvitationService;
   access: { revoke(customerId: string, actor: string, reason: string): Promise<{ revoked: boolean }> };

@@ -4,8 +4,9 @@ import { customerCreated } from './customer-created';
 import { customerCancelled, customerResumed, customerSuspended } from './customer-status';
 import { customerUpdated } from './customer-updated';
 import { invitationResend } from './invitation-resend';
+import { siteCreated, sitePrefixesChanged, siteRemoved } from './sites';
 
-export type { OrderContext, OrderHandler, OrderHandlerDeps } from './context';
+export type { OrderContext, OrderHandler, OrderHandlerDeps, SiteOrders } from './context';
 
 /** One handler per event type; the type checker insists every type in `eventTypes` has one. */
 export const handlers: { [T in OrderEventType]: OrderHandler<T> } = {
@@ -14,5 +15,8 @@ export const handlers: { [T in OrderEventType]: OrderHandler<T> } = {
   'customer.suspended': customerSuspended,
   'customer.resumed': customerResumed,
   'customer.cancelled': customerCancelled,
+  'site.created': siteCreated,
+  'site.prefixes.changed': sitePrefixesChanged,
+  'site.removed': siteRemoved,
   'invitation.resend': invitationResend,
 };

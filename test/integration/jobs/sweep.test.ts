@@ -39,12 +39,22 @@ function expectPartitionScoped(requests: { method: string; url: string }[]): voi
 }
 
 describe('timers', () => {
-  it('are the token verification, the sweep and the replication fan-out, so the checks below cover every timer', () => {
+  it('are the token verification, the sweep, the replication fan-out and the SBC cleanup taker: the checks below cover each', () => {
     expect(triggers.filter((t) => t.kind === 'timer').map((t) => t.name)).toEqual([
       'verifyTokens',
       'sweepDueWork',
       'replicationFanOut',
+      'consumeSbcCleanups',
     ]);
+  });
+
+  it('the SBC cleanup taker reads one partition of pending cleanups and one per customer', async () => {
+    const requests: { method: string; url: string }[] = [];
+    const services = createServices(config, { observeTables: (r) => requests.push(r) });
+    for (let i = 0; i < 5; i++) await services.orders.cleanups.request('sbc', `gone-${i}`, `evt-${i}`);
+    expect(await services.dialplan.consumeCleanups(silentLog)).toEqual({ customers: 5, sites: 0 });
+    expectPartitionScoped(requests);
+    expect((await services.orders.cleanups.list('sbc')).items).toEqual([]);
   });
 
   it('the sweep reads only point rows and single partitions, and finds what its messages lost', async () => {

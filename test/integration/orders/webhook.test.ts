@@ -229,9 +229,9 @@ describe('POST /api/orders/events: types and order', () => {
   it('stores an unknown type and answers 422, every time', async () => {
     const event = {
       id: unique('evt'),
-      type: 'site.created',
+      type: 'number.ported',
       occurredAt: new Date().toISOString(),
-      data: { customerId: 'x1', site: 'HQ' },
+      data: { customerId: 'x1', number: '+31205550100' },
     };
     const first = await send(event);
     expect(first.status).toBe(422);
@@ -239,7 +239,7 @@ describe('POST /api/orders/events: types and order', () => {
     expect((await send(event)).status).toBe(422);
     expect(await status(event.id)).toMatchObject({
       status: 'rejected',
-      type: 'site.created',
+      type: 'number.ported',
       data: event.data,
     });
     const retry = await fetch(`${host.url}/api/orders/events/${event.id}/retry`, {

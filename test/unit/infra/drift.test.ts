@@ -182,11 +182,11 @@ describe('queues', () => {
   it('fails when a trigger listens on a queue infra/ does not know (as when one is added to the app)', () => {
     const more: App = {
       ...app,
-      queueTriggers: [...app.queueTriggers, { name: 'applySbcChange', queueName: 'sbc-changes' }],
+      queueTriggers: [...app.queueTriggers, { name: 'replicateTenant', queueName: 'replication-jobs' }],
     };
     expect(checkQueues(new Infra(sources), more)).toEqual([
-      'queue sbc-changes (trigger applySbcChange) is not created in infra/',
-      'queue sbc-changes-poison (trigger applySbcChange) is not created in infra/',
+      'queue replication-jobs (trigger replicateTenant) is not created in infra/',
+      'queue replication-jobs-poison (trigger replicateTenant) is not created in infra/',
     ]);
   });
 

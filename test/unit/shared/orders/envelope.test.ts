@@ -121,7 +121,7 @@ describe('order event envelope', () => {
   });
 
   it('returns an unknown type or spec version as unsupported (to be stored, not dropped)', () => {
-    expect(parseEvent({ ...created({}), type: 'site.created' })).toMatchObject({
+    expect(parseEvent({ ...created({}), type: 'number.ported' })).toMatchObject({
       kind: 'unsupported',
       reason: 'unknown_type',
     });
