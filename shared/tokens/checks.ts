@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Mailer } from '../email/mailer';
-import { ConflictError, DomainError, NotFoundError } from '../errors';
+import { ConflictError, DependencyError, DomainError, NotFoundError } from '../errors';
 import { fanOut, pagesOf, type FanOutResult } from '../jobs/fan-out';
 import type { Runs } from '../jobs/runs';
 import { errorText, type Log } from '../log';
@@ -161,6 +161,29 @@ export function createTokenChecks(deps: {
     return todo.map((e) => e.kind);
   };
 
+  let vaultAlertedAt = 0;
+  const vaultOutage = async (log: Log, e: DependencyError) => {
+    const at = deps.now();
+    // One line per instance per quarter hour for the alert rule; one e-mail per hour across instances.
+    if (at.getTime() - vaultAlertedAt < 15 * 60_000) return;
+    vaultAlertedAt = at.getTime();
+    log.error('token_verification_failed', { dependency: 'keyVault', message: e.message });
+    const to = config.provider.notifyAddress;
+    if (!to) return;
+    const hour = at.toISOString().slice(0, 13);
+    await deps.mailer
+      .send(
+        {
+          to: [{ address: to }],
+          subject: 'Key Vault unavailable: token checks are waiting',
+          text: `Switchboard cannot reach Key Vault (${hour}:00 UTC); token verifications are retried and no customer's status changes meanwhile.`,
+          html: `<p>${escapeHtml(`Switchboard cannot reach Key Vault (${hour}:00 UTC); token verifications are retried and no customer's status changes meanwhile.`)}</p>`,
+        },
+        { operationId: operationIdFor(`keyvault-outage:${hour}`) },
+      )
+      .catch((err: unknown) => log.warn('token_alert_not_sent', { error: errorText(err) }));
+  };
+
   const sendAll = (log: Log, runId?: string) =>
     fanOut({
       pages: pagesOf((token) =>
@@ -186,7 +209,15 @@ export function createTokenChecks(deps: {
           return { outcome: 'skipped', reason: 'retry_after' };
         }
       }
-      const health = await deps.tokens.verify(customer.id);
+      let health: TokenHealthView;
+      try {
+        health = await deps.tokens.verify(customer.id);
+      } catch (e) {
+        // Key Vault down says nothing about the customer: no status changes, the message is retried,
+        // and the provider hears once per hour of outage, not once per customer.
+        if (e instanceof DependencyError && e.dependency === 'keyVault') await vaultOutage(log, e);
+        throw e;
+      }
       const actions = await act(
         (await deps.customers.find(customer.id)) ?? customer,
         before,
