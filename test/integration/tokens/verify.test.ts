@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type { LocalStack } from '../../../dev/stack';
+import { waitFor } from '../../helpers/wait';
 import { DependencyError } from '../../../shared/errors';
 import { createAppCredentialSource } from '../../../shared/identity/app-credential';
 import { graphScopes } from '../../../shared/identity/scopes';
@@ -29,7 +31,12 @@ const consentedCustomer = (admin: Parameters<TokenWorld['consentedCustomer']>[0]
   world.consentedCustomer(admin);
 /** A token service as a separate function instance would have it (its own memory), with its own clock. */
 function instance(
-  options: { now?: () => Date; secrets?: SecretStore; requiredScopes?: readonly string[] } = {},
+  options: {
+    now?: () => Date;
+    secrets?: SecretStore;
+    requiredScopes?: readonly string[];
+    graphFor?: (accessToken: string) => Client;
+  } = {},
 ): TokenService {
   const config = services.config;
   return createTokenService({
@@ -48,6 +55,7 @@ function instance(
     graphBaseUrl: config.graph.baseUrl,
     ...(options.now ? { now: options.now } : {}),
     ...(options.requiredScopes ? { requiredScopes: options.requiredScopes } : {}),
+    ...(options.graphFor ? { graphFor: options.graphFor } : {}),
   });
 }
 
@@ -259,6 +267,22 @@ describe('two verifications of one customer at once', () => {
     expect(await row(id)).toMatchObject({ status: 'failing', consecutiveTransientFailures: 2 });
 
     // Whatever raced, the vault's token still works for a fresh instance.
+    expect((await instance().verify(id)).status).toBe('healthy');
+  });
+
+  it('loses nothing when a worker dies mid-verification, after it rotated the token', async () => {
+    const id = await consentedCustomer(admins.northwind);
+    await instance().verify(id);
+    const before = await row(id);
+    const uses = stack.m365.refreshTokenUses({ tenantId: admins.northwind.tenantId }).length;
+    // A worker whose Graph call never returns: it redeemed (the token rotated in its memory), then died.
+    const hung = {
+      api: () => ({ select: () => ({ get: () => new Promise(() => undefined) }) }),
+    } as unknown as Client;
+    void instance({ graphFor: () => hung }).verify(id);
+    await waitFor(() => stack.m365.refreshTokenUses({ tenantId: admins.northwind.tenantId }).length > uses);
+    // Nothing half-written: the row is as it was, and the next worker starts from the vault's token.
+    expect(await row(id)).toMatchObject({ status: before.status, lastVerifiedAt: before.lastVerifiedAt });
     expect((await instance().verify(id)).status).toBe('healthy');
   });
 });
