@@ -221,6 +221,7 @@ export function createServices(
     audit,
     mailer,
     notifyOrderingSystem: (type, data, options) => outbox.notify(type, data, options),
+    missingScopes: async (customerId) => (await tokens.get(customerId))?.missingScopes ?? [],
   });
   const replication = createReplication({
     config: { graphBaseUrl: config.graph.baseUrl, ...config.replication },

@@ -78,6 +78,8 @@ export interface InvitationPageModel {
   expiresAt: string;
   acceptedRoles: string[];
   permissions: RequestedPermission[];
+  /** Scopes (of `permissions`) a re-consent adds to what the organization granted before. */
+  newPermissions: string[];
 }
 
 export interface StartRedirect {

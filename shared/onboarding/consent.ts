@@ -59,6 +59,11 @@ export interface ConsentDeps {
   audit: AuditLog;
   mailer: Mailer;
   notifyOrderingSystem?: ConsentRecordDeps['notifyOrderingSystem'];
+  /**
+   * What the customer's current grant lacks of what the app asks for (token health knows), so a
+   * re-consent invitation can say which permissions are new.
+   */
+  missingScopes?: (customerId: string) => Promise<readonly string[]>;
   graphFor?: (accessToken: string) => Client;
   now?: () => Date;
 }
@@ -150,6 +155,11 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         expiresAt: opened.invitation.expiresAt,
         acceptedRoles: deps.config.consent.adminRoleIds.map(roleName),
         permissions: [...graphPermissions],
+        newPermissions: newPermissionsOf(
+          opened.customer.consentState === 'needs_consent'
+            ? await (deps.missingScopes?.(opened.customer.id) ?? Promise.resolve([])).catch(() => [])
+            : [],
+        ),
       };
     },
 
@@ -250,4 +260,15 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
       return 'problem' in done ? refuse(done.problem, done.fields) : done;
     },
   };
+}
+
+/** The scopes of a re-consent that the customer's grant lacks: marked as new on the invitation page. */
+function newPermissionsOf(missing: readonly string[]): string[] {
+  const key = (s: string) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/^https:\/\/graph\.microsoft\.com\//, '');
+  const wanted = new Set(missing.map(key));
+  return graphPermissions.filter((p) => wanted.has(key(p.scope))).map((p) => p.scope);
 }

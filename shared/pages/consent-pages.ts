@@ -53,8 +53,20 @@ export function invitationPage(frame: ConsentPageFrame, m: InvitationPageModel):
         whole organization.
       </p>
       <h2>What ${p} will be able to do</h2>
+      ${
+        m.newPermissions.length > 0
+          ? html`<p>
+              ${p} now needs more than your organization agreed to before: the permissions marked
+              <strong>New</strong> are why you are asked again.
+            </p>`
+          : ''
+      }
       <ul class="checks">
-        ${m.permissions.map((x) => html`<li>${checkIcon}${x.description}</li>`)}
+        ${m.permissions.map((x) =>
+          m.newPermissions.includes(x.scope)
+            ? html`<li>${checkIcon}${x.description} <strong class="new">New</strong></li>`
+            : html`<li>${checkIcon}${x.description}</li>`,
+        )}
       </ul>
       <dl class="facts">
         <dt>Organization</dt>

@@ -46,6 +46,7 @@ p { margin: 0 0 1rem; }
 .checks { list-style: none; margin: 0; padding: 0; }
 .checks li { position: relative; padding: .15rem 0 .55rem 1.9rem; }
 .checks svg { position: absolute; left: 0; top: .3rem; width: 1.2rem; height: 1.2rem; color: var(--ok); }
+.checks .new { margin-left: .4rem; padding: 0 .35rem; border-radius: .25rem; font-size: .8rem; background: var(--ok); color: #fff; }
 .roles { margin: 0 0 .5rem; padding-left: 1.25rem; }
 .note { border-left: 4px solid var(--ok); background: var(--ok-bg); border-radius: .4rem; padding: .9rem 1rem; margin: 1.5rem 0; }
 .note p:last-child { margin-bottom: 0; }

@@ -29,6 +29,7 @@ describe('the invitation page', () => {
     expiresAt: '2030-01-01T12:00:00.000Z',
     acceptedRoles: ['Global Administrator', 'Teams Communications Administrator'],
     permissions: [...graphPermissions],
+    newPermissions: [] as string[],
   };
 
   it('escapes the customer and provider names everywhere', () => {
@@ -50,6 +51,17 @@ describe('the invitation page', () => {
       `<form class="actions" method="post" action="/authenticate/${'T'.repeat(43)}/start">`,
     );
     expect(page).toContain('<button class="button" type="submit">Start authentication</button>');
+  });
+
+  it('marks what a re-consent adds, and says why the admin is asked again', () => {
+    const added = graphPermissions[graphPermissions.length - 1]!;
+    const page = invitationPage(frame, { ...model, customerName: 'Contoso', newPermissions: [added.scope] });
+    expect(page).toContain('are why you are asked again');
+    expect(page.match(/<strong class="new">New<\/strong>/g)).toHaveLength(1);
+    expect(page).toMatch(
+      new RegExp(`${added.description.slice(0, 20)}[^<]*<strong class="new">New</strong>`),
+    );
+    expect(invitationPage(frame, model)).not.toContain('class="new"');
   });
 
   it('builds its URLs under the app’s base path', () => {
