@@ -1,5 +1,6 @@
 import { coldStart } from './cold-start';
 import { sbcBench } from './sbc';
+import { tokenBench } from './tokens';
 
 /**
  * `npm run bench`: each measurement side by side with the straightforward way, in the same run,
@@ -31,6 +32,27 @@ async function main(): Promise<void> {
       `${(sbc.ours.ms / 1000).toFixed(1)} s (posting ${(sbc.ours.postingMs / 1000).toFixed(1)} s)`,
       `${(sbc.baseline.ms / 1000).toFixed(1)} s (pushes only)`,
       (sbc.ours.ms / sbc.baseline.ms).toFixed(2),
+    ],
+  );
+  const t = await tokenBench();
+  rows.push(
+    [
+      `tokens: verify-all, ${t.customers} customers, ${t.latencyMs} ms per Microsoft request (one round)`,
+      `${(t.ours.firstRoundMs / 1000).toFixed(1)} s (${t.ours.healthy} healthy)`,
+      `${(t.naive.firstRoundMs / 1000).toFixed(1)} s`,
+      (t.ours.firstRoundMs / t.naive.firstRoundMs).toFixed(2),
+    ],
+    [
+      'tokens: requests at Microsoft per day (a verification every 6 h)',
+      String(t.ours.requests),
+      String(t.naive.requests),
+      (t.ours.requests / t.naive.requests).toFixed(2),
+    ],
+    [
+      `tokens: Key Vault writes per customer per day (${t.days} simulated days; naive: a new version per use)`,
+      t.ours.vaultWritesPerCustomerPerDay.toFixed(2),
+      t.naive.vaultWritesPerCustomerPerDay.toFixed(2),
+      (t.ours.vaultWritesPerCustomerPerDay / t.naive.vaultWritesPerCustomerPerDay).toFixed(2),
     ],
   );
   console.log(['measure', 'switchboard', 'baseline', 'ratio'].join(' | '));

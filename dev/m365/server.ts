@@ -24,7 +24,7 @@ import {
   type DirectoryUser,
   type RefreshTokenUse,
 } from './state';
-import { appAccessToken, userAccessToken } from './token-issuer';
+import { appAccessToken, newRefreshToken, userAccessToken } from './token-issuer';
 import { tokenEndpoint } from './token-endpoint';
 
 /**
@@ -105,6 +105,11 @@ export interface M365Simulator {
   /** Withdraws consent (refresh → AADSTS65001), or deletes the service principal (→ AADSTS700016). */
   removeConsent(tenantId: string, options?: { clientId?: string; deleteServicePrincipal?: boolean }): void;
   /** Tenant-wide consent without the browser: delegated Graph permissions and application permissions. */
+  /**
+   * The refresh token an admin's consent would have produced for the app (first user of the tenant
+   * unless named), its grant recorded: seeds many consented customers without walking the sign-in.
+   */
+  issueRefreshToken(tenantId: string, options?: { userId?: string }): string;
   grantAdminConsent(
     tenantId: string,
     options?: { clientId?: string; scopes?: string[]; applicationPermissions?: string[] },
@@ -373,6 +378,29 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
         }
       }
       state.persist();
+    },
+    issueRefreshToken: (tenantId, issueOptions = {}) => {
+      const tenant = requireTenant(tenantId);
+      const user = issueOptions.userId
+        ? tenant.users.find((u) => u.id === issueOptions.userId)
+        : tenant.users[0];
+      if (!user) throw new Error(`no user in tenant ${tenantId}`);
+      const app = firstApp;
+      const graphScopes = parseScopes(app.requestedScopes.join(' ')).graph;
+      const grant = state.ensureGrant(tenant.id, app.clientId);
+      grant.adminScopes = union(grant.adminScopes, [...graphScopes, 'openid', 'profile', 'offline_access']);
+      const token = newRefreshToken(ctx, {
+        clientId: app.clientId,
+        tenantId: tenant.id,
+        userId: user.id,
+        scopes: { graph: graphScopes, oidc: ['openid', 'profile', 'offline_access'], graphByUri: true },
+        authTime: state.now(),
+        sessionId: randomUUID(),
+        familyId: randomUUID(),
+        generation: 1,
+      });
+      state.persist();
+      return token;
     },
     grantAdminConsent: (tenantId, grantOptions = {}) => {
       const tenant = requireTenant(tenantId);
