@@ -286,3 +286,28 @@ describe('two verifications of one customer at once', () => {
     expect((await instance().verify(id)).status).toBe('healthy');
   });
 });
+
+describe('the simulated Microsoft as a seeding instrument', () => {
+  it("issues a consent's refresh token directly, and it redeems and rotates like one from the sign-in", async () => {
+    const tenant = stack.m365.portal.addTenant({ domain: 'seeded.example', users: 1 });
+    const refreshToken = stack.m365.issueRefreshToken(tenant.id);
+    expect(stack.m365.refreshTokenGeneration(refreshToken)).toMatchObject({ generation: 1 });
+    const config = services.config;
+    const client = createTokenClient({
+      authorityHost: config.identity.authorityHost,
+      clientId: config.identity.clientId,
+      credential: createAppCredentialSource({
+        identity: config.identity,
+        secrets: services.secrets,
+        credential: services.credential,
+      }),
+    });
+    const set = await client.redeemRefreshToken({
+      refreshToken,
+      tenantId: tenant.id,
+      scopes: [...graphScopes, 'offline_access'],
+    });
+    expect(set.accessToken).toBeTruthy();
+    expect(stack.m365.refreshTokenGeneration(set.refreshToken ?? '')).toMatchObject({ generation: 2 });
+  });
+});
