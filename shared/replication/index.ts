@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import type { AuditLog } from '../storage/audit';
 import type { Clock } from '../clock';
 import { NotFoundError } from '../errors';
@@ -9,7 +10,6 @@ import { serviceGate } from '../onboarding/lifecycle';
 import type { OrderedSubscriptions } from '../orders/subscriptions';
 import type { Outbox } from '../outbox';
 import type { StorageClients } from '../storage/clients';
-import { escapeOData } from '../storage/table-repository';
 import type { TokenService } from '../tokens';
 import { createGraphReader, GraphThrottledError, type GraphReader } from './graph';
 import type { SyncState, TenantSku } from './model';
@@ -228,7 +228,7 @@ export function createReplication(deps: {
       const term = q.search?.trim().toLowerCase();
       // Table Storage has no contains(): a prefix on the lower-cased "name\nsign-in name" field, or a scan.
       const filter = term
-        ? `(search ge '${escapeOData(term)}' and search lt '${escapeOData(term)}~') or (userPrincipalName ge '${escapeOData(term)}' and userPrincipalName lt '${escapeOData(term)}~')`
+        ? odata`(search ge ${term} and search lt ${`${term}~`}) or (userPrincipalName ge ${term} and userPrincipalName lt ${`${term}~`})`
         : undefined;
       const page = await repos.users.list({
         partitionKey: partitionOf(customerId),
@@ -249,7 +249,7 @@ export function createReplication(deps: {
       const groups = [];
       for await (const m of repos.members.listAll({
         partitionKey: partitionOf(customerId),
-        filter: `memberId eq '${escapeOData(row.value.id)}'`,
+        filter: odata`memberId eq ${row.value.id}`,
       })) {
         const g = await repos.groups.get(partitionOf(customerId), m.value.groupId);
         if (g) groups.push({ id: g.value.id, displayName: g.value.displayName });
@@ -276,7 +276,7 @@ export function createReplication(deps: {
       const id = row.value.id;
       const page = await repos.members.list({
         partitionKey: partitionOf(customerId),
-        filter: `RowKey ge '${escapeOData(id)}|' and RowKey lt '${escapeOData(id)}}'`,
+        filter: odata`RowKey ge ${`${id}|`} and RowKey lt ${`${id}}`}`,
         pageSize: q.pageSize ?? 500,
         ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
       });

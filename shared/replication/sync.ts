@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import type { Log } from '../log';
 import type { TableRepository } from '../storage/table-repository';
 import { GraphResyncError, type GraphReader } from './graph';
@@ -302,7 +303,7 @@ export function createSync(deps: SyncDeps) {
             groupDeletes.push(id);
             for await (const m of deps.repos.members.listAll({
               partitionKey: pk,
-              filter: `RowKey ge '${id}|' and RowKey lt '${id}}'`,
+              filter: odata`RowKey ge ${`${id}|`} and RowKey lt ${`${id}}`}`,
             })) {
               memberDeletes.push(membershipKey(m.value.groupId, m.value.memberId));
             }
