@@ -1,18 +1,13 @@
 import { syncDue } from '../../shared/replication/rules';
-import { syncMailbox } from '../../shared/replication';
 import { services } from '../../shared/services';
 import type { Trigger } from '../../shared/triggers';
 import { scheduled, worker } from '../platform';
-import { defineMessage } from '../../shared/jobs/queues';
-import { z } from 'zod';
-
-/** The mailbox's wake-up message (`{ key }`: the customer id), as shared/jobs/mailbox.ts sends it. */
-const wake = defineMessage(syncMailbox.queue, z.object({ key: z.string().min(1).max(200) }));
+import { syncWake } from '../../shared/replication/queues';
 
 /** One delta sync of one tenant: drains everything asked of it (timer, notifications, operators) in one run. */
 export const replicateTenant = worker({
   name: 'replicateTenant',
-  message: wake,
+  message: syncWake,
   handle: ({ key }, job) => services().replication.handle(key, job.owner, job.log),
 });
 

@@ -1,4 +1,3 @@
-import { ConflictError, NotFoundError } from '../../shared/errors';
 import { operatorOf } from '../../shared/http/actor';
 import { parseWith, queryOf } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
@@ -25,16 +24,8 @@ export const verifyTokenWorker = worker({
   message: verifyCustomerToken,
   handle: async ({ customerId, runId }, job) => {
     const s = services();
-    let outcome: string;
-    try {
-      const result = await s.tokenChecks.check(customerId, { actor: 'token-health', log: job.log });
-      outcome = result.outcome === 'verified' ? result.health.status : `skipped:${result.reason}`;
-    } catch (e) {
-      // A customer removed or never consented since the fan-out: nothing to verify, nothing to retry.
-      if (e instanceof NotFoundError || e instanceof ConflictError) {
-        outcome = 'skipped:gone_from_onboarding';
-      } else throw e;
-    }
+    const result = await s.tokenChecks.check(customerId, { actor: 'token-health', log: job.log });
+    const outcome = result.outcome === 'verified' ? result.health.status : `skipped:${result.reason}`;
     if (runId) await s.jobs.runs.record(runId, customerId, outcome);
     return { customerId, outcome };
   },

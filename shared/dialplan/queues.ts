@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMessage } from '../jobs/queues';
+import { mailboxWake } from '../jobs/mailbox';
 
 /**
  * The SBC mailbox: one per SBC (key = SBC id). An item only says which change woke it; the worker,
@@ -14,4 +14,4 @@ export const SBC_MAILBOX = {
 };
 
 /** The mailbox's wake-up message, for the worker's trigger (the same definition the mailbox sends). */
-export const sbcWake = defineMessage(SBC_MAILBOX.queue, z.object({ key: z.string().min(1).max(200) }));
+export const sbcWake = mailboxWake(SBC_MAILBOX);

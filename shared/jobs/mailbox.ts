@@ -60,6 +60,13 @@ export interface Mailbox<P> {
   pending(key: string): Promise<number>;
 }
 
+/** The message that wakes a key's worker: its definition, for the worker's trigger and for posting. */
+export function mailboxWake(
+  definition: Pick<MailboxDefinition<unknown>, 'queue'>,
+): MessageDefinition<{ key: string }> {
+  return defineMessage(definition.queue, z.object({ key: z.string().min(1).max(200) }));
+}
+
 /** After this long without a drain, the sweep wakes the key's worker again. */
 const STRANDED_AFTER_SECONDS = 600;
 
@@ -72,7 +79,7 @@ export function createMailbox<P>(
   const scope = `mailbox:${box}`;
   const batchSize = definition.batchSize ?? 500;
   const leaseSeconds = definition.leaseSeconds ?? 300;
-  const message = defineMessage(definition.queue, z.object({ key: z.string().min(1).max(200) }));
+  const message = mailboxWake(definition);
   const wake = (key: string, delaySeconds?: number) =>
     message.send(deps.queues, { key }, delaySeconds ? { delaySeconds } : {});
 

@@ -96,18 +96,12 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
     return opened && !('kind' in opened) ? invitationPath(token) : undefined;
   };
 
-  /** Microsoft said no: the page for it, or an error for the operators when it is our fault. */
+  /**
+   * Microsoft's token endpoint said no: an outage or our own registration is for the operators (503,
+   * 500 with an id); anything else is the customer's page, as for a browser-reported error.
+   */
   const fromSignInError = (e: SignInError, retryPath: string | undefined): ConsentProblem => {
     switch (e.aad.kind) {
-      case 'cancelled':
-        return problem('cancelled', 200, { retryPath });
-      case 'consent_required':
-        return problem('consent_required', 403, { retryPath });
-      case 'account_not_allowed':
-      case 'tenant_gone':
-        return problem('account_not_allowed', 403, { retryPath });
-      case 'blocked':
-        return problem('blocked', 403, { retryPath });
       case 'temporary':
         throw new DependencyError(
           'Microsoft sign-in',
@@ -118,7 +112,7 @@ export function createConsentService(deps: ConsentDeps): ConsentService {
         // The registration or its credential is wrong: a 500 page with an id; the log names the AADSTS code.
         throw new Error(`The app registration was refused by Microsoft: ${e.message}`);
       default:
-        return problem('signin_failed', 400, { retryPath });
+        return fromBrowserError(e.aad.kind, retryPath);
     }
   };
 

@@ -1,4 +1,5 @@
 import { odata } from '@azure/data-tables';
+import { pagesOf } from '../jobs/fan-out';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../errors';
 import { parseWith } from '../http/requests';
@@ -85,6 +86,8 @@ export interface CustomerService {
     items: Customer[];
     continuationToken?: string;
   }>;
+  /** Every customer, a page at a time (one partition): what the timers' fan-outs walk. */
+  pages(pageSize?: number): AsyncIterable<Customer[]>;
   update(id: string, changes: unknown, actor: string): Promise<Customer>;
   setStatus(id: string, status: CustomerStatus, actor: string, reason?: string): Promise<Customer>;
   /**
@@ -120,7 +123,7 @@ export function createCustomerService(deps: {
     return customers.mutate(CUSTOMER_PARTITION, key, change);
   };
 
-  return {
+  const service: CustomerService = {
     find,
     async get(id) {
       const c = await find(id);
@@ -163,6 +166,12 @@ export function createCustomerService(deps: {
         items: page.items.map((s) => s.value),
         ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
       };
+    },
+
+    pages(pageSize = 200) {
+      return pagesOf((continuationToken) =>
+        service.list({ pageSize, ...(continuationToken ? { continuationToken } : {}) }),
+      );
     },
 
     async update(id, input, actor) {
@@ -273,4 +282,5 @@ export function createCustomerService(deps: {
       return held;
     },
   };
+  return service;
 }

@@ -2,7 +2,7 @@ import { odata } from '@azure/data-tables';
 import type { AuditLog } from '../storage/audit';
 import type { Clock } from '../clock';
 import { NotFoundError } from '../errors';
-import { fanOut, pagesOf, type FanOutResult } from '../jobs/fan-out';
+import { fanOut, type FanOutResult } from '../jobs/fan-out';
 import type { Jobs } from '../jobs';
 import { errorText, type Log } from '../log';
 import type { CustomerService } from '../onboarding/customers';
@@ -46,7 +46,7 @@ export function createReplication(deps: {
   config: ReplicationConfig;
   storage: StorageClients;
   jobs: Jobs;
-  customers: Pick<CustomerService, 'find' | 'list'>;
+  customers: Pick<CustomerService, 'find' | 'list' | 'pages'>;
   tokens: Pick<TokenService, 'redeem'>;
   audit: AuditLog;
   outbox: Pick<Outbox, 'notify'>;
@@ -204,9 +204,7 @@ export function createReplication(deps: {
     async fanOutAll(log: Log, at: Date): Promise<FanOutResult> {
       const slot = Math.floor(at.getTime() / 60_000);
       return fanOut({
-        pages: pagesOf((continuationToken) =>
-          deps.customers.list({ pageSize: 200, ...(continuationToken ? { continuationToken } : {}) }),
-        ),
+        pages: deps.customers.pages(),
         skip: (c) => serviceGate(c),
         // The same id per slot: a timer that fires twice posts one item.
         send: async (c) => {

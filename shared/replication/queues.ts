@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MailboxDefinition } from '../jobs/mailbox';
+import { mailboxWake, type MailboxDefinition } from '../jobs/mailbox';
 
 /**
  * One mailbox per tenant (key: customer id): the timer, change notifications and operators post
@@ -15,3 +15,6 @@ export const syncMailbox: MailboxDefinition<SyncRequest> = {
   payload: syncRequestSchema,
   leaseSeconds: 600,
 };
+
+/** The mailbox's wake-up message (`{ key }`: the customer id), for the worker's trigger. */
+export const syncWake = mailboxWake(syncMailbox);

@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Mailer } from '../email/mailer';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../errors';
-import { fanOut, pagesOf, type FanOutResult } from '../jobs/fan-out';
+import { fanOut, type FanOutResult } from '../jobs/fan-out';
 import type { Runs } from '../jobs/runs';
 import { errorText, type Log } from '../log';
 import type { CustomerService } from '../onboarding/customers';
@@ -186,9 +186,7 @@ export function createTokenChecks(deps: {
 
   const sendAll = (log: Log, runId?: string) =>
     fanOut({
-      pages: pagesOf((token) =>
-        deps.customers.list({ pageSize: 100, ...(token ? { continuationToken: token } : {}) }),
-      ),
+      pages: deps.customers.pages(),
       skip: timerSkip,
       send: (c) => verifyCustomerToken.send(deps.queues, { customerId: c.id, ...(runId ? { runId } : {}) }),
       describe: (c) => ({ customerId: c.id }),
@@ -199,6 +197,8 @@ export function createTokenChecks(deps: {
   return {
     async check(customerId, { actor, force = false, log }) {
       const customer = await deps.customers.find(customerId);
+      // Removed since the fan-out sent its message: nothing to verify, nothing to retry.
+      if (!customer && !force) return { outcome: 'skipped', reason: 'not_found' };
       if (!customer) throw new NotFoundError('Customer', customerId);
       const before = await deps.tokens.get(customer.id);
       if (!force) {
@@ -216,15 +216,11 @@ export function createTokenChecks(deps: {
         // Key Vault down says nothing about the customer: no status changes, the message is retried,
         // and the provider hears once per hour of outage, not once per customer.
         if (e instanceof DependencyError && e.dependency === 'keyVault') await vaultOutage(log, e);
+        // Consent withdrawn by an operator since the fan-out: the timer has nothing to check.
+        if (e instanceof ConflictError && !force) return { outcome: 'skipped', reason: 'not_consented' };
         throw e;
       }
-      const actions = await act(
-        (await deps.customers.find(customer.id)) ?? customer,
-        before,
-        health,
-        actor,
-        log,
-      );
+      const actions = await act(customer, before, health, actor, log);
       return { outcome: 'verified', health, actions };
     },
 
