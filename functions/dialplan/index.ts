@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sbcWake } from '../../shared/dialplan/queues';
 import { changeQuerySchema } from '../../shared/dialplan/views';
 import { operatorOf } from '../../shared/http/actor';
+import { pagingQuerySchema } from '../../shared/http/paging';
 import { parseWith, queryOf, readJson } from '../../shared/http/requests';
 import { handled, json } from '../../shared/http/responses';
 import { services } from '../../shared/services';
@@ -14,12 +15,8 @@ import { scheduled, worker } from '../platform';
  */
 const dp = () => services().dialplan;
 const body = async (request: Parameters<typeof queryOf>[0]) => (await readJson(request, z.unknown())).value;
-const paging = z.object({
-  pageSize: z.coerce.number().int().min(1).max(1000).default(100),
-  continuationToken: z.string().optional(),
-});
 const page = (request: Parameters<typeof queryOf>[0]) => {
-  const q = parseWith(paging, queryOf(request), 'query');
+  const q = parseWith(pagingQuerySchema, queryOf(request), 'query');
   return { pageSize: q.pageSize, ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}) };
 };
 const route = (name: string, path: string, methods: HttpMethod[], fn: Parameters<typeof handled>[0]) =>

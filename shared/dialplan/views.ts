@@ -187,5 +187,4 @@ export const importInputSchema = z.object({
     .max(100),
 });
 
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), continuationToken: z.string().nullable() });
+export { pageOf } from '../http/paging';

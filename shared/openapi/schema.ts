@@ -77,6 +77,12 @@ export const queryParam = (name: string, description: string, schema: JsonSchema
   schema,
 });
 
+/** The query every paged list takes (`shared/http/paging.ts`). */
+export const pagingParams: JsonSchema[] = [
+  queryParam('pageSize', '1-1000, default 100.', { type: 'integer', minimum: 1, maximum: 1000 }),
+  queryParam('continuationToken', 'From the previous page.', { type: 'string', maxLength: 2000 }),
+];
+
 /** Admin API calls carry a function key (header `x-functions-key` or query `code`). */
 export const functionKey: Record<string, string[]>[] = [{ functionKey: [] }, { functionKeyQuery: [] }];
 export const anonymous: Record<string, string[]>[] = [];

@@ -22,7 +22,15 @@ import {
 } from './repositories';
 import { contentHash, type Reconciliation } from './rules';
 import { createSync, SyncDeadlineError } from './sync';
-import { licenceComparison, viewGroup, viewSyncState, viewUser } from './views';
+import type { PagingQuery } from '../http/paging';
+import {
+  licenceComparison,
+  objectIdSchema,
+  viewGroup,
+  viewSyncState,
+  viewUser,
+  type UserQuery,
+} from './views';
 
 /**
  * Replication, the capability: every consented tenant's users, groups, memberships and licences,
@@ -169,11 +177,16 @@ export function createReplication(deps: {
     }
   }
 
-  const skuMap = async (customerId: string) => {
+  const skuMap = async (pk: string) => {
     const map = new Map<string, TenantSku>();
-    for await (const r of repos.skus.listAll({ partitionKey: partitionOf(customerId) }))
-      map.set(r.value.skuId, r.value);
+    for await (const r of repos.skus.listAll({ partitionKey: pk })) map.set(r.value.skuId, r.value);
     return map;
+  };
+  /** The tenant's partition, or 404 for a customer we do not have (and for ids no customer can have). */
+  const knownCustomer = async (customerId: string) => {
+    const customer = await deps.customers.find(customerId);
+    if (!customer) throw new NotFoundError('customer', customerId);
+    return partitionOf(customer.id);
   };
 
   return {
@@ -215,65 +228,72 @@ export function createReplication(deps: {
       });
     },
 
-    // ---- reads ----
-    async listUsers(
-      customerId: string,
-      q: { search?: string; pageSize?: number; continuationToken?: string },
-    ) {
-      await deps.customers.find(customerId).then((c) => {
-        if (!c) throw new NotFoundError('customer', customerId);
-      });
+    // ---- reads (operators' admin API) ----
+
+    /** Users of the tenant, paged; `search` is a prefix of the display name or the sign-in name. */
+    async listUsers(customerId: string, q: Partial<UserQuery>) {
+      const pk = await knownCustomer(customerId);
       const term = q.search?.trim().toLowerCase();
-      // Table Storage has no contains(): a prefix on the lower-cased "name\nsign-in name" field, or a scan.
+      // Table Storage has no contains(): a range on the lower-cased name and on the sign-in name.
       const filter = term
-        ? odata`(search ge ${term} and search lt ${`${term}~`}) or (userPrincipalName ge ${term} and userPrincipalName lt ${`${term}~`})`
+        ? odata`(search ge ${term} and search lt ${`${term}\uffff`}) or (signInName ge ${term} and signInName lt ${`${term}\uffff`})`
         : undefined;
       const page = await repos.users.list({
-        partitionKey: partitionOf(customerId),
+        partitionKey: pk,
         ...(filter ? { filter: `(${filter})` } : {}),
         pageSize: q.pageSize ?? 100,
         ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
       });
-      const skus = await skuMap(customerId);
+      const skus = await skuMap(pk);
       return {
         items: page.items.map((r) => viewUser(r.value, skus)),
-        continuationToken: page.continuationToken,
+        continuationToken: page.continuationToken ?? null,
       };
     },
 
+    /** One user with licence names and the groups they are a member of. */
     async getUser(customerId: string, userId: string) {
-      const row = await repos.users.get(partitionOf(customerId), userId.toLowerCase());
+      const pk = await knownCustomer(customerId);
+      const id = objectIdSchema.safeParse(userId);
+      const row = id.success ? await repos.users.get(pk, id.data) : undefined;
       if (!row) throw new NotFoundError('user', userId);
-      const groups = [];
+      // An operator's read of one partition: memberships are keyed by group, so this filters the tenant's.
+      const groupIds: string[] = [];
       for await (const m of repos.members.listAll({
-        partitionKey: partitionOf(customerId),
+        partitionKey: pk,
         filter: odata`memberId eq ${row.value.id}`,
-      })) {
-        const g = await repos.groups.get(partitionOf(customerId), m.value.groupId);
+      }))
+        groupIds.push(m.value.groupId);
+      const groups = [];
+      for (const gid of groupIds) {
+        const g = await repos.groups.get(pk, gid);
         if (g) groups.push({ id: g.value.id, displayName: g.value.displayName });
       }
-      return { ...viewUser(row.value, await skuMap(customerId)), groups };
+      return { ...viewUser(row.value, await skuMap(pk)), groups };
     },
 
-    async listGroups(customerId: string, q: { pageSize?: number; continuationToken?: string }) {
+    async listGroups(customerId: string, q: Partial<PagingQuery>) {
+      const pk = await knownCustomer(customerId);
       const page = await repos.groups.list({
-        partitionKey: partitionOf(customerId),
+        partitionKey: pk,
         pageSize: q.pageSize ?? 100,
         ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
       });
-      return { items: page.items.map((r) => viewGroup(r.value)), continuationToken: page.continuationToken };
+      return {
+        items: page.items.map((r) => viewGroup(r.value)),
+        continuationToken: page.continuationToken ?? null,
+      };
     },
 
-    async getGroup(
-      customerId: string,
-      groupId: string,
-      q: { pageSize?: number; continuationToken?: string },
-    ) {
-      const row = await repos.groups.get(partitionOf(customerId), groupId.toLowerCase());
+    /** One group with one page of its members (a range of the tenant's membership rows). */
+    async getGroup(customerId: string, groupId: string, q: Partial<PagingQuery>) {
+      const pk = await knownCustomer(customerId);
+      const gid = objectIdSchema.safeParse(groupId);
+      const row = gid.success ? await repos.groups.get(pk, gid.data) : undefined;
       if (!row) throw new NotFoundError('group', groupId);
       const id = row.value.id;
       const page = await repos.members.list({
-        partitionKey: partitionOf(customerId),
+        partitionKey: pk,
         filter: odata`RowKey ge ${`${id}|`} and RowKey lt ${`${id}}`}`,
         pageSize: q.pageSize ?? 500,
         ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
@@ -281,20 +301,22 @@ export function createReplication(deps: {
       return {
         ...viewGroup(row.value),
         members: page.items.map((m) => m.value.memberId),
-        continuationToken: page.continuationToken,
+        continuationToken: page.continuationToken ?? null,
       };
     },
 
+    /** The tenant's sync state, and its licence counts beside what was ordered. */
     async syncState(customerId: string) {
       const customer = await deps.customers.find(customerId);
       if (!customer) throw new NotFoundError('customer', customerId);
-      const row = await repos.sync.get(SYNC_PARTITION, partitionOf(customerId));
-      const skus = [...(await skuMap(customerId)).values()];
+      const pk = partitionOf(customer.id);
+      const row = await repos.sync.get(SYNC_PARTITION, pk);
+      const skus = [...(await skuMap(pk)).values()];
       return {
         customerId: customer.id,
         gate: serviceGate(customer) ?? 'active',
         ...viewSyncState(row?.value),
-        licences: licenceComparison(skus, await deps.subscriptions.list(customerId)),
+        licences: licenceComparison(skus, await deps.subscriptions.list(customer.id)),
       };
     },
   };

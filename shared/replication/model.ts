@@ -15,8 +15,10 @@ export const replicatedUserSchema = z.object({
   id: z.string(),
   displayName: z.string().nullable().default(null),
   userPrincipalName: z.string(),
-  /** Lower-cased name and sign-in name, for search. */
+  /** Lower-cased name and sign-in name, for search by name prefix. */
   search: z.string(),
+  /** Lower-cased sign-in name, for search by sign-in name prefix (Table Storage compares case-sensitively). */
+  signInName: z.string().default(''),
   mail: z.string().nullable().default(null),
   accountEnabled: z.boolean().nullable().default(null),
   assignedLicenses: z.array(assignedLicenseSchema),

@@ -59,6 +59,7 @@ export function userContent(g: Record<string, unknown>) {
   return {
     ...content,
     search: `${content.displayName ?? ''}\n${content.userPrincipalName}`.toLowerCase(),
+    signInName: content.userPrincipalName.toLowerCase(),
     hash: contentHash(content),
   };
 }

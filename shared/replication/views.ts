@@ -1,9 +1,92 @@
+import { z } from 'zod';
+import { pagingQuerySchema } from '../http/paging';
 import type { OrderedSubscription } from '../orders/model';
-import type { ReplicatedGroup, ReplicatedUser, SyncState, TenantSku } from './model';
+import {
+  syncCountsSchema,
+  syncResults,
+  type ReplicatedGroup,
+  type ReplicatedUser,
+  type SyncState,
+  type TenantSku,
+} from './model';
 
-/** What operators see of the replicated tenant (no hashes, no delta links). */
+/**
+ * What operators see of the replicated tenant (no hashes, no delta links), as zod schemas shared by
+ * the handlers and the OpenAPI document, and the functions that build them from rows.
+ */
 
-export function viewUser(u: ReplicatedUser, skus: Map<string, TenantSku>) {
+/** Graph object ids are GUIDs; anything else cannot name a user or group we hold. */
+export const objectIdSchema = z
+  .guid('must be a Microsoft Entra object id (GUID)')
+  .transform((s) => s.toLowerCase());
+
+export const userQuerySchema = pagingQuerySchema.extend({
+  search: z.string().trim().min(1).max(100).optional(),
+});
+export type UserQuery = z.infer<typeof userQuerySchema>;
+
+const nullableString = z.string().nullable();
+export const licenceViewSchema = z.object({
+  skuId: z.string(),
+  skuPartNumber: nullableString.describe('The licence name from subscribedSkus, null until it is known.'),
+  disabledPlans: z.array(z.string()),
+});
+export const userViewSchema = z.object({
+  id: z.string(),
+  displayName: nullableString,
+  userPrincipalName: z.string(),
+  mail: nullableString,
+  accountEnabled: z.boolean().nullable(),
+  deleted: z.boolean().describe('Soft-deleted in the tenant (restorable for 30 days).'),
+  licences: z.array(licenceViewSchema),
+  usageLocation: nullableString,
+  department: nullableString,
+  businessPhones: z.array(z.string()),
+  mobilePhone: nullableString,
+  jobTitle: nullableString,
+  onPremisesSyncEnabled: z.boolean().nullable(),
+  updatedAt: z.string(),
+});
+export const userDetailViewSchema = userViewSchema.extend({
+  groups: z.array(z.object({ id: z.string(), displayName: nullableString })),
+});
+export const groupViewSchema = z.object({
+  id: z.string(),
+  displayName: nullableString,
+  description: nullableString,
+  mail: nullableString,
+  securityEnabled: z.boolean().nullable(),
+  groupTypes: z.array(z.string()),
+  updatedAt: z.string(),
+});
+export const groupDetailViewSchema = groupViewSchema.extend({
+  members: z.array(z.string()).describe('Member object ids, one page of them.'),
+  continuationToken: z.string().nullable(),
+});
+export const licenceComparisonSchema = z.object({
+  sku: z.string(),
+  ordered: z.number(),
+  enabled: z.number(),
+  assigned: z.number(),
+  matches: z.boolean().describe('What the ordering system ordered equals what the tenant has.'),
+});
+export const syncStateViewSchema = z.object({
+  customerId: z.string(),
+  gate: z.string().describe('"active", or why the timer skips this customer (suspended, needs_consent …).'),
+  synced: z.boolean(),
+  lastRunAt: nullableString,
+  lastSucceededAt: nullableString,
+  durationMs: z.number().nullable(),
+  result: z.enum(syncResults).nullable(),
+  reason: nullableString,
+  lastError: nullableString,
+  counts: syncCountsSchema.nullable(),
+  totals: z.object({ users: z.number(), groups: z.number(), memberships: z.number() }).nullable(),
+  fullSyncs: z.number(),
+  licences: z.array(licenceComparisonSchema),
+});
+
+export function viewUser(u: ReplicatedUser, skus: Map<string, TenantSku>): z.infer<typeof userViewSchema> {
   return {
     id: u.id,
     displayName: u.displayName,
@@ -27,7 +110,7 @@ export function viewUser(u: ReplicatedUser, skus: Map<string, TenantSku>) {
 }
 export type UserView = ReturnType<typeof viewUser>;
 
-export function viewGroup(g: ReplicatedGroup) {
+export function viewGroup(g: ReplicatedGroup): z.infer<typeof groupViewSchema> {
   return {
     id: g.id,
     displayName: g.displayName,
@@ -40,7 +123,10 @@ export function viewGroup(g: ReplicatedGroup) {
 }
 
 /** Licence counts in the tenant beside what the ordering system ordered (by SKU part number or id). */
-export function licenceComparison(skus: TenantSku[], ordered: OrderedSubscription[]) {
+export function licenceComparison(
+  skus: TenantSku[],
+  ordered: OrderedSubscription[],
+): z.infer<typeof licenceComparisonSchema>[] {
   const names = new Set([...skus.map((s) => s.skuPartNumber), ...ordered.map((o) => o.sku)]);
   return [...names].sort().map((name) => {
     const sku = skus.find((s) => s.skuPartNumber === name || s.skuId === name);

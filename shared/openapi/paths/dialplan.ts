@@ -25,6 +25,7 @@ import {
   functionKey,
   jsonBody,
   jsonResponse,
+  pagingParams,
   pathParam,
   queryParam,
   type JsonSchema,
@@ -36,10 +37,7 @@ import {
 const sbcId = pathParam('sbcId', 'The SBC id.');
 const siteId = pathParam('siteId', 'The site id (unique on its SBC).');
 const name = pathParam('name', 'The template.', { type: 'string', enum: templateNames });
-const paging = [
-  queryParam('pageSize', '1-1000, default 100.', { type: 'integer', minimum: 1, maximum: 1000 }),
-  queryParam('continuationToken', 'From the previous page.', { type: 'string' }),
-];
+const paging = pagingParams;
 const unprocessable = {
   description: 'Refused: `error.problems` (templates) or `error.message` say why.',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

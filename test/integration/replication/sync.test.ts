@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skus } from '../../../dev/m365/directory';
-import { driveSignIn } from '../../../dev/m365/driver';
 import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
@@ -8,6 +7,7 @@ import { createLog } from '../../../shared/log';
 import { createGraphReader } from '../../../shared/replication/graph';
 import { createReplication } from '../../../shared/replication';
 import { createServices, type Services } from '../../../shared/services';
+import { consentedCustomer } from '../../helpers/consent';
 import { uniquePrefix } from '../../helpers/stack';
 
 /**
@@ -37,24 +37,7 @@ beforeAll(async () => {
     },
   });
   customerId = `rep-${Date.now().toString(36)}`;
-  await services.customers.create(
-    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
-    'test',
-  );
-  const sent = await services.invitations.send(customerId, 'test');
-  const started = await services.consent.start(
-    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
-  );
-  if (started.kind !== 'redirect') throw new Error('consent start refused');
-  const walk = await driveSignIn(started.location, {
-    account: 'patti@contoso.com',
-    consentForOrganization: true,
-  });
-  const done = await services.consent.callback(
-    Object.fromEntries(new URL(walk.location ?? '').searchParams),
-    started.browserKey,
-  );
-  if (done.kind !== 'consented') throw new Error('consent refused');
+  await consentedCustomer(services, { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' });
   const portal = stack.m365.portal;
   portal.setLicenses(c.tenantId, c.user, [{ skuId: skus.SPE_E3, disabledPlans: [] }]);
   portal.setLicenses(c.tenantId, c.teamsAdmin, [{ skuId: skus.ENTERPRISEPACK, disabledPlans: [] }]);

@@ -1,4 +1,4 @@
-import { driveSignIn } from '../../../dev/m365/driver';
+import { consentedCustomer } from '../../helpers/consent';
 import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
@@ -41,22 +41,7 @@ export async function startTokenWorld(overrides: Record<string, string> = {}): P
 
   const consent = async (admin: Admin): Promise<string> => {
     const id = `tok-${Date.now().toString(36)}-${++counter}`;
-    await services.customers.create(
-      { id, name: `Token customer ${counter}`, adminEmail: admin.account },
-      'test',
-    );
-    const sent = await services.invitations.send(id, 'test');
-    const token = new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '';
-    const started = await services.consent.start(token);
-    if (started.kind !== 'redirect') throw new Error(`start refused: ${JSON.stringify(started)}`);
-    const walk = await driveSignIn(started.location, {
-      account: admin.account,
-      consentForOrganization: true,
-    });
-    const query = Object.fromEntries(new URL(walk.location ?? '').searchParams);
-    const done = await services.consent.callback(query, started.browserKey);
-    if (done.kind !== 'consented') throw new Error(`consent refused: ${JSON.stringify(done)}`);
-    return id;
+    return consentedCustomer(services, { id, name: `Token customer ${counter}`, adminEmail: admin.account });
   };
 
   return {
