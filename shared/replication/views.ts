@@ -1,5 +1,5 @@
 import type { OrderedSubscription } from '../orders/model';
-import type { ReplicatedGroup, ReplicatedUser, SyncState, TenantSku } from './model';
+import type { ReplicatedGroup, ReplicatedUser, SyncState, TenantSku, UserVoice } from './model';
 
 /** What operators see of the replicated tenant (no hashes, no delta links). */
 
@@ -26,6 +26,22 @@ export function viewUser(u: ReplicatedUser, skus: Map<string, TenantSku>) {
   };
 }
 export type UserView = ReturnType<typeof viewUser>;
+
+/** The Users page's voice columns: Line URI (primary number), voice routing policy, dial plan, Enterprise Voice. */
+export function viewVoice(v: UserVoice | undefined) {
+  if (!v) return null;
+  return {
+    primaryNumber: v.primaryNumber,
+    telephoneNumbers: v.telephoneNumbers,
+    voiceRoutingPolicy: v.voiceRoutingPolicy,
+    dialPlan: v.dialPlan,
+    enterpriseVoiceEnabled: v.enterpriseVoiceEnabled,
+    policies: v.policies,
+    accountType: v.accountType,
+    modifiedDateTime: v.modifiedDateTime,
+  };
+}
+export type VoiceView = ReturnType<typeof viewVoice>;
 
 export function viewGroup(g: ReplicatedGroup) {
   return {
@@ -67,5 +83,9 @@ export function viewSyncState(s: SyncState | undefined) {
     counts: s?.counts ?? null,
     totals: s?.totals ?? null,
     fullSyncs: s?.fullSyncs ?? 0,
+    voiceRefreshedAt: s?.voiceRefreshedAt ?? null,
+    rolesCheckedAt: s?.rolesCheckedAt ?? null,
+    voiceError: s?.voiceError ?? null,
+    rolesError: s?.rolesError ?? null,
   };
 }
