@@ -81,7 +81,8 @@ export function createVoiceControls(state: SimState): VoiceControls {
         );
       }
       const policies: Record<string, string | null> = { ...patch.policies };
-      if (patch.voiceRoutingPolicy !== undefined) policies.OnlineVoiceRoutingPolicy = patch.voiceRoutingPolicy;
+      if (patch.voiceRoutingPolicy !== undefined)
+        policies.OnlineVoiceRoutingPolicy = patch.voiceRoutingPolicy;
       if (patch.dialPlan !== undefined) policies.TenantDialPlan = patch.dialPlan;
       for (const [type, name] of Object.entries(policies)) {
         if (name === null) delete v.policies[type];

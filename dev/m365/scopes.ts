@@ -42,7 +42,7 @@ export const graphPermissions: readonly GraphPermission[] = [
   {
     name: 'RoleManagement.Read.Directory',
     adminConsentRequired: true,
-    consentDisplay: 'Read your company\'s role-based access control (RBAC) settings',
+    consentDisplay: "Read your company's role-based access control (RBAC) settings",
   },
   {
     name: 'TeamsUserConfiguration.Read.All',

@@ -29,7 +29,8 @@ export const graphPermissions: readonly RequestedPermission[] = [
   },
   {
     scope: `${GRAPH_RESOURCE}/TeamsUserConfiguration.Read.All`,
-    description: 'See each person’s Teams phone numbers, voice routing policy, dial plan and Enterprise Voice',
+    description:
+      'See each person’s Teams phone numbers, voice routing policy, dial plan and Enterprise Voice',
   },
 ];
 

@@ -64,7 +64,10 @@ export const tenantSkuSchema = z.object({
 export type TenantSku = z.infer<typeof tenantSkuSchema>;
 
 /** A user's Teams voice configuration (userConfigurations), as the Users page shows it. */
-export const telephoneNumberSchema = z.object({ telephoneNumber: z.string(), assignmentCategory: z.string() });
+export const telephoneNumberSchema = z.object({
+  telephoneNumber: z.string(),
+  assignmentCategory: z.string(),
+});
 export const userVoiceSchema = z.object({
   customerId: z.string(),
   userId: z.string(),

@@ -74,7 +74,10 @@ export function createReplicationRepositories(storage: StorageClients): Replicat
     roles: new TableRepository(storage.table('reproles'), {
       entityName: 'directory role membership',
       schema: roleMembershipSchema,
-      keys: (m) => ({ partitionKey: partitionOf(m.customerId), rowKey: roleKey(m.roleTemplateId, m.memberId) }),
+      keys: (m) => ({
+        partitionKey: partitionOf(m.customerId),
+        rowKey: roleKey(m.roleTemplateId, m.memberId),
+      }),
     }),
     sync: new TableRepository(storage.table('repsync'), {
       entityName: 'sync state',

@@ -104,7 +104,13 @@ export function createRoleSync(deps: {
           }
           seen.add(key);
           if (!known) {
-            const row = { customerId, roleTemplateId: templateId, roleName: roleName(templateId), memberId, since: at };
+            const row = {
+              customerId,
+              roleTemplateId: templateId,
+              roleName: roleName(templateId),
+              memberId,
+              since: at,
+            };
             added.push(row);
             held?.set(key, row);
           }

@@ -22,7 +22,9 @@ export interface VoiceCounts {
 /** The grant lacks TeamsUserConfiguration.Read.All (consented before it was asked for). */
 export class VoiceForbiddenError extends Error {
   constructor() {
-    super('Microsoft Graph refused the Teams user configurations (403): the consent lacks TeamsUserConfiguration.Read.All.');
+    super(
+      'Microsoft Graph refused the Teams user configurations (403): the consent lacks TeamsUserConfiguration.Read.All.',
+    );
     this.name = 'VoiceForbiddenError';
   }
 }

@@ -49,13 +49,19 @@ beforeAll(async () => {
     },
   });
   customerId = `voice-${Date.now().toString(36)}`;
-  await services.customers.create({ id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' }, 'test');
+  await services.customers.create(
+    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
+    'test',
+  );
   const sent = await services.invitations.send(customerId, 'test');
   const started = await services.consent.start(
     new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
   );
   if (started.kind !== 'redirect') throw new Error('consent start refused');
-  const walk = await driveSignIn(started.location, { account: 'patti@contoso.com', consentForOrganization: true });
+  const walk = await driveSignIn(started.location, {
+    account: 'patti@contoso.com',
+    consentForOrganization: true,
+  });
   const done = await services.consent.callback(
     Object.fromEntries(new URL(walk.location ?? '').searchParams),
     started.browserKey,
@@ -69,7 +75,10 @@ beforeAll(async () => {
     enterpriseVoice: true,
     policies: { TeamsMeetingPolicy: 'AllOn' },
   });
-  portal.setVoice(c.tenantId, c.teamsAdmin, { telephoneNumbers: ['+14255551002;ext=2'], enterpriseVoice: true });
+  portal.setVoice(c.tenantId, c.teamsAdmin, {
+    telephoneNumbers: ['+14255551002;ext=2'],
+    enterpriseVoice: true,
+  });
   portal.addRoleMember(c.tenantId, userAdmin, c.user);
 }, 60_000);
 
@@ -130,12 +139,16 @@ describe('Teams voice configurations', () => {
     expect(early).not.toHaveProperty('voice');
     expect(stack.m365.portal.graphRequests(c.tenantId)).toBe(2);
     expect(tableWrites).toBe(0);
-    expect((await services.replication.getUser(customerId, c.user)).voice?.voiceRoutingPolicy).toBe('Unrestricted');
+    expect((await services.replication.getUser(customerId, c.user)).voice?.voiceRoutingPolicy).toBe(
+      'Unrestricted',
+    );
 
     offsetMs += hour + 60_000;
     const due = await services.replication.runSync(customerId, log);
     expect(due).toMatchObject({ voice: { written: 1, deleted: 0 } });
-    expect((await services.replication.getUser(customerId, c.user)).voice?.voiceRoutingPolicy).toBe('International');
+    expect((await services.replication.getUser(customerId, c.user)).voice?.voiceRoutingPolicy).toBe(
+      'International',
+    );
 
     offsetMs += hour + 60_000;
     const before = (await voiceRows()).map((v) => v.updatedAt).sort();
@@ -171,9 +184,13 @@ describe('Teams voice configurations', () => {
     });
     const row = () => services.replication.repos.voice.get(pk(), c.admin);
     const etag = (await row())?.etag;
-    expect(await services.replication.refreshVoiceUser(customerId, c.admin)).toEqual({ outcome: 'unchanged' });
+    expect(await services.replication.refreshVoiceUser(customerId, c.admin)).toEqual({
+      outcome: 'unchanged',
+    });
     expect((await row())?.etag).toBe(etag);
-    expect(await services.replication.refreshVoiceUser(customerId, '00000000-0000-0000-0000-00000000dead')).toEqual({
+    expect(
+      await services.replication.refreshVoiceUser(customerId, '00000000-0000-0000-0000-00000000dead'),
+    ).toEqual({
       outcome: 'unchanged',
     });
   });
@@ -197,7 +214,8 @@ describe('Teams voice configurations', () => {
           return real.requests;
         },
         get: (url, token) => {
-          if (url.includes('/admin/teams/')) stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '45' });
+          if (url.includes('/admin/teams/'))
+            stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '45' });
           return real.get(url, token);
         },
       },
@@ -237,7 +255,10 @@ describe('admin role revoked', () => {
     });
     const r = entry.details as unknown as Reconciliation;
     const callback = await services.outbox.get(callbackIdFor(`replication|${customerId}|${contentHash(r)}`));
-    expect(callback).toMatchObject({ type: 'user.adminRoleRevoked', data: expect.objectContaining({ customerId }) });
+    expect(callback).toMatchObject({
+      type: 'user.adminRoleRevoked',
+      data: expect.objectContaining({ customerId }),
+    });
     expect(await roleRows()).toEqual(truthRoles());
 
     offsetMs += 16 * 60_000;
@@ -301,7 +322,12 @@ describe('admin role revoked', () => {
     expect(after).toMatchObject({ outcome: 'synced', roles: { reconciliations: 1 } });
     const found = await revocations();
     expect(found).toHaveLength(before + 2);
-    expect(found.slice(0, 2).map((e) => e.target).sort()).toEqual([c.teamsAdmin, c.user].sort());
+    expect(
+      found
+        .slice(0, 2)
+        .map((e) => e.target)
+        .sort(),
+    ).toEqual([c.teamsAdmin, c.user].sort());
     expect(await roleRows()).toEqual(truthRoles());
 
     // Revoked while our delta token was reset: the full round finds it by absence.

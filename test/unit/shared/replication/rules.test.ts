@@ -81,7 +81,10 @@ describe('replication rules', () => {
 describe('Teams voice and admin roles', () => {
   const sample = JSON.parse(
     readFileSync(
-      path.resolve(__dirname, '../../../fixtures/microsoft/replication/teams-userConfigurations-list-response.json'),
+      path.resolve(
+        __dirname,
+        '../../../fixtures/microsoft/replication/teams-userConfigurations-list-response.json',
+      ),
       'utf8',
     ),
   ) as { value: Record<string, unknown>[] };
@@ -108,7 +111,10 @@ describe('Teams voice and admin roles', () => {
     });
     const a = voiceContent({
       id: 'U1',
-      effectivePolicyAssignments: [assignment('OnlineVoiceRoutingPolicy', 'Unrestricted'), assignment('TenantDialPlan', 'US')],
+      effectivePolicyAssignments: [
+        assignment('OnlineVoiceRoutingPolicy', 'Unrestricted'),
+        assignment('TenantDialPlan', 'US'),
+      ],
       telephoneNumbers: [
         { telephoneNumber: '+1425', assignmentCategory: 'alternate' },
         { telephoneNumber: '+1426', assignmentCategory: 'primary' },
@@ -117,14 +123,22 @@ describe('Teams voice and admin roles', () => {
     });
     const b = voiceContent({
       id: 'U1',
-      effectivePolicyAssignments: [assignment('TenantDialPlan', 'US'), assignment('OnlineVoiceRoutingPolicy', 'Unrestricted')],
+      effectivePolicyAssignments: [
+        assignment('TenantDialPlan', 'US'),
+        assignment('OnlineVoiceRoutingPolicy', 'Unrestricted'),
+      ],
       telephoneNumbers: [
         { telephoneNumber: '+1425', assignmentCategory: 'alternate' },
         { telephoneNumber: '+1426', assignmentCategory: 'primary' },
       ],
       isEnterpriseVoiceEnabled: true,
     });
-    expect(a).toMatchObject({ userId: 'u1', voiceRoutingPolicy: 'Unrestricted', dialPlan: 'US', primaryNumber: '+1426' });
+    expect(a).toMatchObject({
+      userId: 'u1',
+      voiceRoutingPolicy: 'Unrestricted',
+      dialPlan: 'US',
+      primaryNumber: '+1426',
+    });
     expect(a.hash).toBe(b.hash);
     expect(voiceContent({ id: 'u1' }).hash).not.toBe(a.hash);
   });

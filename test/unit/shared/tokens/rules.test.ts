@@ -146,7 +146,13 @@ describe('scope drift', () => {
   it('lists the required scopes the grant lacks, however Microsoft spells them', () => {
     expect(
       missingScopes(
-        ['User.Read.All', 'group.read.all', 'Directory.Read.All', 'TeamsUserConfiguration.Read.All', 'openid'],
+        [
+          'User.Read.All',
+          'group.read.all',
+          'Directory.Read.All',
+          'TeamsUserConfiguration.Read.All',
+          'openid',
+        ],
         graphScopes,
       ),
     ).toEqual([]);
