@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createRoleControls, logRoleChanges, type RoleControls } from './directory-roles';
+import { createVoiceControls, type VoiceControls } from './directory-voice';
 import type { DirectoryTenant, DirectoryUser, SimState } from './state';
 import { stableGuid } from './state';
 
@@ -105,7 +107,7 @@ export interface GeneratedTenantOptions {
   memberships?: number;
 }
 
-export interface PortalControls {
+export interface PortalControls extends VoiceControls, RoleControls {
   /** A tenant of any size, added to the running simulator, consented for the app with `scopes`. */
   addTenant(options: GeneratedTenantOptions): DirectoryTenant;
   updateUser(tenantId: string, userId: string, patch: Partial<DirectoryUser>): void;
@@ -114,6 +116,7 @@ export interface PortalControls {
   deleteUser(tenantId: string, userId: string, options?: { permanent?: boolean }): void;
   restoreUser(tenantId: string, userId: string): void;
   setLicenses(tenantId: string, userId: string, licenses: AssignedLicense[]): void;
+  /** Replaces a user's directory roles (logged for directoryRoles/delta; not a user change). */
   setRoles(tenantId: string, userId: string, roleTemplateIds: string[]): void;
   /** The licences the tenant bought (subscribedSkus). */
   setSubscribedSkus(tenantId: string, skus: SubscribedSku[]): void;
@@ -205,6 +208,8 @@ export function createPortalControls(
   };
 
   return {
+    ...createVoiceControls(state),
+    ...createRoleControls(state),
     addTenant(options) {
       const id = options.id ?? randomUUID();
       const created = '2024-01-01T00:00:00Z';
@@ -320,6 +325,8 @@ export function createPortalControls(
       const soft = c.tombstones.find((s) => s.id === userId);
       if (!existing && !soft) throw new Error(`no user ${userId}`);
       t.users = t.users.filter((u) => u.id !== userId);
+      // A user taken out of the directory leaves its roles (restoring it brings them back).
+      if (existing) logRoleChanges(t, userId, existing.roleTemplateIds, []);
       c.tombstones = c.tombstones.filter((s) => s.id !== userId);
       // delta-query-groups.md: only a permanently deleted user leaves its groups; a soft-deleted one
       // keeps its memberships.
@@ -342,6 +349,7 @@ export function createPortalControls(
       const stone = c.tombstones.find((s) => s.id === userId && s.reason === 'changed' && s.user);
       if (!stone?.user) throw new Error(`no soft-deleted user ${userId}`);
       t.users.push(stone.user);
+      logRoleChanges(t, userId, [], stone.user.roleTemplateIds);
       c.tombstones = c.tombstones.filter((s) => s !== stone);
       changedUser(t, userId);
     },
@@ -353,8 +361,9 @@ export function createPortalControls(
     },
     setRoles(tenantId, userId, roleTemplateIds) {
       const t = tenantOf(tenantId);
-      userOf(t, userId).roleTemplateIds = roleTemplateIds;
-      changedUser(t, userId);
+      const user = userOf(t, userId);
+      logRoleChanges(t, userId, user.roleTemplateIds, roleTemplateIds);
+      user.roleTemplateIds = [...roleTemplateIds];
     },
     setSubscribedSkus(tenantId, list) {
       changesOf(tenantOf(tenantId)).subscribedSkus = list;

@@ -40,6 +40,16 @@ export const graphPermissions: readonly GraphPermission[] = [
     consentDisplay: 'Access the directory as you',
   },
   {
+    name: 'RoleManagement.Read.Directory',
+    adminConsentRequired: true,
+    consentDisplay: "Read your company's role-based access control (RBAC) settings",
+  },
+  {
+    name: 'TeamsUserConfiguration.Read.All',
+    adminConsentRequired: true,
+    consentDisplay: 'Read Teams user configurations',
+  },
+  {
     name: 'Organization.Read.All',
     adminConsentRequired: true,
     consentDisplay: 'Read organization information',

@@ -30,6 +30,7 @@ var delegatedPermissions = [
   'User.Read.All'
   'Group.Read.All'
   'Directory.Read.All'
+  'TeamsUserConfiguration.Read.All'
 ]
 
 resource graph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {

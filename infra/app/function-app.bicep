@@ -66,6 +66,8 @@ var appSettings = {
   // The token verification timer's schedule names this setting (%TOKENS_VERIFY_SCHEDULE%): the host
   // refuses to start a timer whose setting is missing. Every six hours, on the hour (UTC).
   TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *'
+  // Teams voice configurations have no delta: each tenant's are read again this often (minutes).
+  REPLICATION_VOICE_MINUTES: '60'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

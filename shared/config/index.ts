@@ -128,6 +128,10 @@ const schema = z.object({
   REPLICATION_SYNC_MINUTES: positiveInt.max(1440).default(5),
   /** A sync run stops between pages after this long and continues in a new message (below the function timeout). */
   REPLICATION_RUN_BUDGET_SECONDS: positiveInt.max(3600).default(480),
+  /** Teams voice configurations have no delta: a tenant's are read again after this many minutes. */
+  REPLICATION_VOICE_MINUTES: positiveInt.max(7 * 1440).default(60),
+  /** Directory role memberships (admin role revoked) are checked after this many minutes. */
+  REPLICATION_ROLES_MINUTES: positiveInt.max(1440).default(15),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -187,7 +191,7 @@ export interface Config {
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
-  replication: { syncMinutes: number; runBudgetMs: number };
+  replication: { syncMinutes: number; runBudgetMs: number; voiceMinutes: number; rolesMinutes: number };
   sbc: {
     customerDomain: string;
     tagMaxLength: number;
@@ -278,6 +282,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     replication: {
       syncMinutes: s.REPLICATION_SYNC_MINUTES,
       runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
+      voiceMinutes: s.REPLICATION_VOICE_MINUTES,
+      rolesMinutes: s.REPLICATION_ROLES_MINUTES,
     },
     sbc: {
       customerDomain: s.SBC_CUSTOMER_DOMAIN,

@@ -2,7 +2,8 @@
  * What the provider asks of a customer's Microsoft 365, and how we say it to the customer's admin.
  * Delegated Microsoft Graph permissions: the app acts as the admin who approved it, never beyond
  * that admin's own rights. Replication needs users (with their licences), groups and memberships,
- * and directory roles; sign-in and the refresh token need the OpenID Connect scopes.
+ * directory roles (who holds an admin role: directoryRoles delta) and each user's Teams voice
+ * configuration (userConfigurations); sign-in and the refresh token need the OpenID Connect scopes.
  */
 export interface RequestedPermission {
   /** As sent to Microsoft. */
@@ -25,6 +26,11 @@ export const graphPermissions: readonly RequestedPermission[] = [
   {
     scope: `${GRAPH_RESOURCE}/Directory.Read.All`,
     description: 'See your organization’s directory, including who holds an admin role and your domains',
+  },
+  {
+    scope: `${GRAPH_RESOURCE}/TeamsUserConfiguration.Read.All`,
+    description:
+      'See each person’s Teams phone numbers, voice routing policy, dial plan and Enterprise Voice',
   },
 ];
 

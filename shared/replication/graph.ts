@@ -38,6 +38,8 @@ export interface GraphPage {
   value: Record<string, unknown>[];
   nextLink?: string;
   deltaLink?: string;
+  /** The whole body (a single entity's read has no `value` array). */
+  body?: Record<string, unknown>;
 }
 
 export interface GraphReader {
@@ -93,6 +95,7 @@ export function createGraphReader(options: {
           value: Array.isArray(body.value) ? (body.value as Record<string, unknown>[]) : [],
           ...(typeof body['@odata.nextLink'] === 'string' ? { nextLink: body['@odata.nextLink'] } : {}),
           ...(typeof body['@odata.deltaLink'] === 'string' ? { deltaLink: body['@odata.deltaLink'] } : {}),
+          body,
         };
       }
     },

@@ -11,7 +11,7 @@ import type { OrderedSubscriptions } from '../orders/subscriptions';
 import type { Outbox } from '../outbox';
 import type { StorageClients } from '../storage/clients';
 import type { TokenService } from '../tokens';
-import { createGraphReader, GraphThrottledError, type GraphReader } from './graph';
+import { createGraphReader, GraphHttpError, GraphThrottledError, type GraphReader } from './graph';
 import type { SyncState, TenantSku } from './model';
 import { syncMailbox } from './queues';
 import {
@@ -20,7 +20,8 @@ import {
   SYNC_PARTITION,
   type ReplicationRepositories,
 } from './repositories';
-import { contentHash, type Reconciliation } from './rules';
+import { createRoleSync, type RoleCounts } from './roles';
+import { chunks, contentHash, refreshDue, type Reconciliation } from './rules';
 import { createSync, SyncDeadlineError } from './sync';
 import type { PagingQuery } from '../http/paging';
 import {
@@ -29,8 +30,10 @@ import {
   viewGroup,
   viewSyncState,
   viewUser,
+  viewVoice,
   type UserQuery,
 } from './views';
+import { createVoiceRefresh, VoiceForbiddenError, type VoiceCounts } from './voice';
 
 /**
  * Replication, the capability: every consented tenant's users, groups, memberships and licences,
@@ -48,6 +51,10 @@ export interface ReplicationConfig {
   syncMinutes: number;
   /** A run stops between pages past this and continues in a new message (the function timeout). */
   runBudgetMs: number;
+  /** Teams voice configurations (no delta) are read again after this many minutes (default 60). */
+  voiceMinutes: number;
+  /** Directory role memberships (directoryRoles delta) are checked after this many minutes (default 15). */
+  rolesMinutes: number;
 }
 
 export function createReplication(deps: {
@@ -88,6 +95,50 @@ export function createReplication(deps: {
     now: deps.now,
     onReconciliation,
   });
+
+  const voice = createVoiceRefresh({ repos, graph, graphBaseUrl: deps.config.graphBaseUrl, now: deps.now });
+  const syncRoles = createRoleSync({
+    repos,
+    graph,
+    graphBaseUrl: deps.config.graphBaseUrl,
+    now: deps.now,
+    onReconciliation,
+  });
+
+  /**
+   * What user delta cannot tell, on slower schedules decided inside the tenant's run (no timer of
+   * their own, no table scan): directory roles when REPLICATION_ROLES_MINUTES have passed, Teams
+   * voice when REPLICATION_VOICE_MINUTES have. A grant without the permission is noted in the state
+   * and retried on the next schedule, never failing the run; throttling propagates like delta's.
+   */
+  const slowRefreshes = async (customerId: string, accessToken: string, state: SyncState, log: Log) => {
+    let ran = false;
+    let roles: RoleCounts | undefined;
+    let voiceCounts: VoiceCounts | undefined;
+    if (refreshDue(state.rolesCheckedAt, deps.now(), deps.config.rolesMinutes)) {
+      ran = true;
+      try {
+        const r = await syncRoles({ customerId, accessToken, state, log });
+        state = r.state;
+        roles = r.counts;
+      } catch (e) {
+        if (!(e instanceof GraphHttpError && e.status === 403)) throw e;
+        state = { ...state, rolesCheckedAt: deps.now().toISOString(), rolesError: errorText(e) };
+      }
+    }
+    if (refreshDue(state.voiceRefreshedAt, deps.now(), deps.config.voiceMinutes)) {
+      ran = true;
+      try {
+        voiceCounts = await voice.refreshTenant(customerId, accessToken);
+        state = { ...state, voiceRefreshedAt: deps.now().toISOString() };
+        delete state.voiceError;
+      } catch (e) {
+        if (!(e instanceof VoiceForbiddenError)) throw e;
+        state = { ...state, voiceRefreshedAt: deps.now().toISOString(), voiceError: e.message };
+      }
+    }
+    return { ran, state, roles, voice: voiceCounts };
+  };
 
   const saveState = async (customerId: string, change: (s: SyncState) => SyncState) => {
     const row = await repos.sync.get(SYNC_PARTITION, partitionOf(customerId));
@@ -138,13 +189,14 @@ export function createReplication(deps: {
       });
       const licencesTouched = result.full.users || result.counts.usersWritten > 0;
       if (licencesTouched) await refreshSkus(customerId, access.accessToken);
+      const slow = await slowRefreshes(customerId, access.accessToken, result.state, log);
       const durationMs = deps.now().getTime() - started.getTime();
       const previous = result.state.lastSucceededAt ? Date.parse(result.state.lastSucceededAt) : 0;
       // A quiet cycle writes nothing; the state's "last run" is refreshed hourly as a heartbeat.
       const heartbeatDue = started.getTime() - previous > HEARTBEAT_MS || result.state.result !== 'succeeded';
-      if (!result.quiet || heartbeatDue)
+      if (!result.quiet || heartbeatDue || slow.ran)
         await repos.sync.upsert({
-          ...result.state,
+          ...slow.state,
           lastRunAt: started.toISOString(),
           lastSucceededAt: deps.now().toISOString(),
           durationMs,
@@ -152,7 +204,13 @@ export function createReplication(deps: {
           counts: result.counts,
           reason: result.full.users || result.full.groups ? 'full' : 'delta',
         });
-      return { outcome: 'synced' as const, ...result.counts, full: result.full.users || result.full.groups };
+      return {
+        outcome: 'synced' as const,
+        ...result.counts,
+        full: result.full.users || result.full.groups,
+        ...(slow.roles ? { roles: slow.roles } : {}),
+        ...(slow.voice ? { voice: slow.voice } : {}),
+      };
     } catch (e) {
       if (e instanceof GraphThrottledError || e instanceof SyncDeadlineError) {
         // Honour Retry-After without sleeping in the worker: the tenant comes back after it.
@@ -182,6 +240,30 @@ export function createReplication(deps: {
     for await (const r of repos.skus.listAll({ partitionKey: pk })) map.set(r.value.skuId, r.value);
     return map;
   };
+  /**
+   * Primary numbers of one page of users. Voice rows share the users' RowKeys, so an unfiltered page
+   * (a contiguous run of ids) is one range read; a search's scattered ids are point reads.
+   */
+  const primaryNumbers = async (pk: string, ids: string[], contiguous: boolean) => {
+    const numbers = new Map<string, string | null>();
+    const [first, last] = [ids[0], ids[ids.length - 1]];
+    if (!first || !last) return numbers;
+    if (contiguous) {
+      for await (const v of repos.voice.listAll({
+        partitionKey: pk,
+        filter: odata`RowKey ge ${first} and RowKey le ${last}`,
+      }))
+        numbers.set(v.value.userId, v.value.primaryNumber);
+    } else {
+      for (const some of chunks(ids, 50))
+        await Promise.all(
+          some.map(async (id) =>
+            numbers.set(id, (await repos.voice.get(pk, id))?.value.primaryNumber ?? null),
+          ),
+        );
+    }
+    return numbers;
+  };
   /** The tenant's partition, or 404 for a customer we do not have (and for ids no customer can have). */
   const knownCustomer = async (customerId: string) => {
     const customer = await deps.customers.find(customerId);
@@ -207,6 +289,27 @@ export function createReplication(deps: {
         log,
       );
       return { customerId, drain: drained.outcome, ...outcome };
+    },
+
+    /**
+     * Reads one user's Teams voice configuration again, right after a change to them was pushed
+     * (numbers and policies have no delta). Written only if it changed. Throttling is answered,
+     * not slept through: the caller retries after `retryAfterSeconds`.
+     */
+    async refreshVoiceUser(customerId: string, userId: string) {
+      const customer = await deps.customers.find(customerId);
+      if (!customer) return { outcome: 'missing' as const };
+      const refusal = serviceGate(customer);
+      if (refusal) return { outcome: 'skipped' as const, reason: refusal };
+      const access = await deps.tokens.redeem(customer);
+      try {
+        return await voice.refreshUser(customerId, userId, access.accessToken);
+      } catch (e) {
+        if (e instanceof GraphThrottledError)
+          return { outcome: 'throttled' as const, retryAfterSeconds: Math.ceil(e.retryAfterMs / 1000) };
+        if (e instanceof VoiceForbiddenError) return { outcome: 'forbidden' as const, reason: e.message };
+        throw e;
+      }
     },
 
     /** Asks for a sync of one tenant (coalesced with whatever else is pending for it). */
@@ -245,8 +348,16 @@ export function createReplication(deps: {
         ...(q.continuationToken ? { continuationToken: q.continuationToken } : {}),
       });
       const skus = await skuMap(pk);
+      const numbers = await primaryNumbers(
+        pk,
+        page.items.map((r) => r.value.id),
+        filter === undefined,
+      );
       return {
-        items: page.items.map((r) => viewUser(r.value, skus)),
+        items: page.items.map((r) => ({
+          ...viewUser(r.value, skus),
+          primaryNumber: numbers.get(r.value.id) ?? null,
+        })),
         continuationToken: page.continuationToken ?? null,
       };
     },
@@ -269,7 +380,8 @@ export function createReplication(deps: {
         const g = await repos.groups.get(pk, gid);
         if (g) groups.push({ id: g.value.id, displayName: g.value.displayName });
       }
-      return { ...viewUser(row.value, await skuMap(pk)), groups };
+      const voiceRow = await repos.voice.get(pk, row.value.id);
+      return { ...viewUser(row.value, await skuMap(pk)), groups, voice: viewVoice(voiceRow?.value) };
     },
 
     async listGroups(customerId: string, q: Partial<PagingQuery>) {

@@ -65,6 +65,43 @@ export const tenantSkuSchema = z.object({
 });
 export type TenantSku = z.infer<typeof tenantSkuSchema>;
 
+/** A user's Teams voice configuration (userConfigurations), as the Users page shows it. */
+export const telephoneNumberSchema = z.object({
+  telephoneNumber: z.string(),
+  assignmentCategory: z.string(),
+});
+export const userVoiceSchema = z.object({
+  customerId: z.string(),
+  userId: z.string(),
+  userPrincipalName: z.string().nullable().default(null),
+  telephoneNumbers: z.array(telephoneNumberSchema),
+  /** The primary number (Line URI), when the user has one. */
+  primaryNumber: z.string().nullable().default(null),
+  /** Effective OnlineVoiceRoutingPolicy / TenantDialPlan names; null = none assigned (the global one). */
+  voiceRoutingPolicy: z.string().nullable().default(null),
+  dialPlan: z.string().nullable().default(null),
+  /** Every effective policy by type → name (calling, meeting …). */
+  policies: z.record(z.string(), z.string()),
+  enterpriseVoiceEnabled: z.boolean(),
+  accountType: z.string().nullable().default(null),
+  /** Microsoft's `modifiedDateTime` of the configuration. */
+  modifiedDateTime: z.string().nullable().default(null),
+  hash: z.string(),
+  updatedAt: z.string(),
+});
+export type UserVoice = z.infer<typeof userVoiceSchema>;
+
+/** One user holding one directory (admin) role, as directoryRoles delta last said. */
+export const roleMembershipSchema = z.object({
+  customerId: z.string(),
+  roleTemplateId: z.string(),
+  roleName: z.string(),
+  memberId: z.string(),
+  /** When we first saw the assignment (distinguishes a later revocation from an earlier one). */
+  since: z.string(),
+});
+export type RoleMembership = z.infer<typeof roleMembershipSchema>;
+
 export const syncResults = ['succeeded', 'failed', 'throttled', 'skipped'] as const;
 
 export const syncCountsSchema = z.object({
@@ -96,6 +133,15 @@ export const syncStateSchema = z.object({
   lastError: z.string().optional(),
   counts: syncCountsSchema.optional(),
   fullSyncs: z.number().default(0),
+  /** Saved only after every role membership it covers is committed. */
+  rolesDeltaLink: z.string().optional(),
+  rolesLinkSavedAt: z.string().optional(),
+  rolesCheckedAt: z.string().optional(),
+  /** When the whole tenant's Teams voice configuration was last read (REPLICATION_VOICE_MINUTES). */
+  voiceRefreshedAt: z.string().optional(),
+  /** Why the last voice or roles read gave nothing, e.g. a grant without the permission. */
+  voiceError: z.string().optional(),
+  rolesError: z.string().optional(),
   /** How many users, groups and memberships the cache holds (after the last run). */
   totals: z.object({ users: z.number(), groups: z.number(), memberships: z.number() }).optional(),
 });

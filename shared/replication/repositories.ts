@@ -4,9 +4,13 @@ import {
   membershipSchema,
   replicatedGroupSchema,
   replicatedUserSchema,
+  roleMembershipSchema,
   syncStateSchema,
   tenantSkuSchema,
+  userVoiceSchema,
   type Membership,
+  type RoleMembership,
+  type UserVoice,
   type ReplicatedGroup,
   type ReplicatedUser,
   type SyncState,
@@ -16,18 +20,21 @@ import {
 /**
  * Replication's own tables, each partitioned by customer (lower case), so a tenant's writes go in
  * transactions of up to 100 and a tenant's reads are single-partition: `repusers` (RowKey user id),
- * `repgroups` (group id), `repmembers` (`<group id>|<member id>`), `repskus` (sku id), `repsync`
- * (one partition, RowKey customer).
+ * `repgroups` (group id), `repmembers` (`<group id>|<member id>`), `repskus` (sku id), `repvoice`
+ * (user id), `reproles` (`<role template id>|<member id>`), `repsync` (one partition, RowKey customer).
  */
 export const SYNC_PARTITION = 'sync';
 export const partitionOf = (customerId: string): string => customerId.toLowerCase();
 export const membershipKey = (groupId: string, memberId: string): string => `${groupId}|${memberId}`;
+export const roleKey = (roleTemplateId: string, memberId: string): string => `${roleTemplateId}|${memberId}`;
 
 export interface ReplicationRepositories {
   users: TableRepository<ReplicatedUser>;
   groups: TableRepository<ReplicatedGroup>;
   members: TableRepository<Membership>;
   skus: TableRepository<TenantSku>;
+  voice: TableRepository<UserVoice>;
+  roles: TableRepository<RoleMembership>;
   sync: TableRepository<SyncState>;
 }
 
@@ -57,6 +64,20 @@ export function createReplicationRepositories(storage: StorageClients): Replicat
       entityName: 'tenant licence',
       schema: tenantSkuSchema,
       keys: (s) => ({ partitionKey: partitionOf(s.customerId), rowKey: s.skuId }),
+    }),
+    voice: new TableRepository(storage.table('repvoice'), {
+      entityName: 'Teams voice configuration',
+      schema: userVoiceSchema,
+      keys: (v) => ({ partitionKey: partitionOf(v.customerId), rowKey: v.userId }),
+      jsonFields: ['telephoneNumbers', 'policies'],
+    }),
+    roles: new TableRepository(storage.table('reproles'), {
+      entityName: 'directory role membership',
+      schema: roleMembershipSchema,
+      keys: (m) => ({
+        partitionKey: partitionOf(m.customerId),
+        rowKey: roleKey(m.roleTemplateId, m.memberId),
+      }),
     }),
     sync: new TableRepository(storage.table('repsync'), {
       entityName: 'sync state',

@@ -95,7 +95,16 @@ export type Reconciliation =
   | { kind: 'user.signInNameChanged'; userId: string; from: string; to: string }
   | { kind: 'user.licencesRemoved'; userId: string; userPrincipalName: string; skuIds: string[] }
   | { kind: 'user.licencesSwitched'; userId: string; userPrincipalName: string; from: string[]; to: string[] }
-  | { kind: 'user.adminRoleRevoked'; userId: string; userPrincipalName: string; roles: string[] };
+  | {
+      kind: 'user.adminRoleRevoked';
+      userId: string;
+      userPrincipalName: string;
+      roleTemplateId: string;
+      /** The role's name (from its template id). */
+      role: string;
+      /** When the assignment was first seen: a later grant revoked again is a new event. */
+      since: string;
+    };
 
 type UserFacts = Pick<ReplicatedUser, 'id' | 'userPrincipalName' | 'assignedLicenses' | 'deleted'>;
 
@@ -154,6 +163,75 @@ export function reconcileUser(
 /** Admin roles a user held before and not now (directory role template ids). */
 export function revokedRoles(before: readonly string[], after: readonly string[]): string[] {
   return before.filter((r) => !after.includes(r));
+}
+
+/** A revoked role assignment means a chore only for a user still in the tenant (a removed user is its own chore). */
+export function reconcileRoleRevoked(
+  held: { roleTemplateId: string; memberId: string; since: string },
+  user: Pick<ReplicatedUser, 'userPrincipalName' | 'deleted'> | undefined,
+  name: (templateId: string) => string,
+): Reconciliation[] {
+  if (!user || user.deleted) return [];
+  return [
+    {
+      kind: 'user.adminRoleRevoked',
+      userId: held.memberId,
+      userPrincipalName: user.userPrincipalName,
+      roleTemplateId: held.roleTemplateId,
+      role: name(held.roleTemplateId),
+      since: held.since,
+    },
+  ];
+}
+
+/** The effective policy types the Users page shows (Teams PowerShell's names). */
+export const VOICE_ROUTING_POLICY = 'OnlineVoiceRoutingPolicy';
+export const DIAL_PLAN = 'TenantDialPlan';
+
+/**
+ * A voice row from a Graph teamsUserConfiguration (without the bookkeeping fields). Numbers keep
+ * Microsoft's order; the primary one is the Line URI the Users page shows.
+ */
+export function voiceContent(g: Record<string, unknown>) {
+  const numbers = (Array.isArray(g.telephoneNumbers) ? g.telephoneNumbers : [])
+    .map((n: { telephoneNumber?: unknown; assignmentCategory?: unknown }) => ({
+      telephoneNumber: str(n.telephoneNumber) ?? '',
+      assignmentCategory: str(n.assignmentCategory) ?? 'unknown',
+    }))
+    .filter((n) => n.telephoneNumber !== '');
+  const policies: Record<string, string> = {};
+  for (const a of Array.isArray(g.effectivePolicyAssignments) ? g.effectivePolicyAssignments : []) {
+    const { policyType, policyAssignment } = a as { policyType?: unknown; policyAssignment?: unknown };
+    const name = str((policyAssignment as { displayName?: unknown } | undefined)?.displayName);
+    if (typeof policyType === 'string' && name !== null) policies[policyType] = name;
+  }
+  const sorted = Object.fromEntries(Object.entries(policies).sort(([a], [b]) => a.localeCompare(b)));
+  const content = {
+    userId: String(g.id).toLowerCase(),
+    userPrincipalName: str(g.userPrincipalName),
+    telephoneNumbers: numbers,
+    primaryNumber: numbers.find((n) => n.assignmentCategory === 'primary')?.telephoneNumber ?? null,
+    voiceRoutingPolicy: sorted[VOICE_ROUTING_POLICY] ?? null,
+    dialPlan: sorted[DIAL_PLAN] ?? null,
+    policies: sorted,
+    enterpriseVoiceEnabled: g.isEnterpriseVoiceEnabled === true,
+    accountType: str(g.accountType),
+    modifiedDateTime: str(g.modifiedDateTime),
+  };
+  return { ...content, hash: contentHash(content) };
+}
+
+/** The single read's body: the documented sample wraps the entity in `value`; a bare entity is accepted too. */
+export function singleEntity(body: Record<string, unknown>): Record<string, unknown> {
+  const v = body.value;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : body;
+}
+
+/** Whether a slower refresh (voice, roles) is due: never done, or `everyMinutes` have passed. */
+export function refreshDue(lastIso: string | undefined, at: Date, everyMinutes: number): boolean {
+  if (!lastIso) return true;
+  const last = Date.parse(lastIso);
+  return !Number.isFinite(last) || at.getTime() - last >= everyMinutes * 60_000;
 }
 
 /**

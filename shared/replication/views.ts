@@ -8,6 +8,7 @@ import {
   type ReplicatedUser,
   type SyncState,
   type TenantSku,
+  type UserVoice,
 } from './model';
 
 /**
@@ -47,8 +48,26 @@ export const userViewSchema = z.object({
   onPremisesSyncEnabled: z.boolean().nullable(),
   updatedAt: z.string(),
 });
+export const userListItemSchema = userViewSchema.extend({
+  primaryNumber: nullableString.describe(
+    'The Teams primary number (Line URI), null when none or not read yet.',
+  ),
+});
+export const voiceViewSchema = z.object({
+  primaryNumber: nullableString,
+  telephoneNumbers: z.array(z.object({ telephoneNumber: z.string(), assignmentCategory: z.string() })),
+  voiceRoutingPolicy: nullableString.describe(
+    'The effective online voice routing policy; null = the global one.',
+  ),
+  dialPlan: nullableString.describe('The effective tenant dial plan; null = the global one.'),
+  enterpriseVoiceEnabled: z.boolean(),
+  policies: z.record(z.string(), z.string()).describe('Every effective Teams policy, by type.'),
+  accountType: nullableString,
+  modifiedDateTime: nullableString,
+});
 export const userDetailViewSchema = userViewSchema.extend({
   groups: z.array(z.object({ id: z.string(), displayName: nullableString })),
+  voice: voiceViewSchema.nullable().describe('Teams voice configuration, refreshed on its own schedule.'),
 });
 export const groupViewSchema = z.object({
   id: z.string(),
@@ -110,6 +129,22 @@ export function viewUser(u: ReplicatedUser, skus: Map<string, TenantSku>): z.inf
 }
 export type UserView = ReturnType<typeof viewUser>;
 
+/** The Users page's voice columns: Line URI (primary number), voice routing policy, dial plan, Enterprise Voice. */
+export function viewVoice(v: UserVoice | undefined): z.infer<typeof voiceViewSchema> | null {
+  if (!v) return null;
+  return {
+    primaryNumber: v.primaryNumber,
+    telephoneNumbers: v.telephoneNumbers,
+    voiceRoutingPolicy: v.voiceRoutingPolicy,
+    dialPlan: v.dialPlan,
+    enterpriseVoiceEnabled: v.enterpriseVoiceEnabled,
+    policies: v.policies,
+    accountType: v.accountType,
+    modifiedDateTime: v.modifiedDateTime,
+  };
+}
+export type VoiceView = ReturnType<typeof viewVoice>;
+
 export function viewGroup(g: ReplicatedGroup): z.infer<typeof groupViewSchema> {
   return {
     id: g.id,
@@ -153,5 +188,9 @@ export function viewSyncState(s: SyncState | undefined) {
     counts: s?.counts ?? null,
     totals: s?.totals ?? null,
     fullSyncs: s?.fullSyncs ?? 0,
+    voiceRefreshedAt: s?.voiceRefreshedAt ?? null,
+    rolesCheckedAt: s?.rolesCheckedAt ?? null,
+    voiceError: s?.voiceError ?? null,
+    rolesError: s?.rolesError ?? null,
   };
 }

@@ -6,6 +6,8 @@ import { sendGraph, sendGraphError } from './errors';
 import { knobsOf } from '../directory';
 import { deltaRoutes } from './delta';
 import { organizationRoutes } from './organization';
+import { roleRoutes } from './roles';
+import { teamsRoutes } from './teams';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
 
@@ -16,7 +18,13 @@ import { userRoutes } from './users';
  */
 
 // Delta first: /users/delta would otherwise read as the user with id 'delta'.
-export const graphRoutes: GraphRoute[] = [...deltaRoutes, ...userRoutes, ...organizationRoutes];
+export const graphRoutes: GraphRoute[] = [
+  ...deltaRoutes,
+  ...userRoutes,
+  ...organizationRoutes,
+  ...roleRoutes,
+  ...teamsRoutes,
+];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);

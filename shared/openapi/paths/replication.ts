@@ -4,7 +4,7 @@ import {
   groupViewSchema,
   syncStateViewSchema,
   userDetailViewSchema,
-  userViewSchema,
+  userListItemSchema,
 } from '../../replication/views';
 import {
   errorResponse,
@@ -56,7 +56,7 @@ export const replicationPaths: Record<string, PathItem> = {
         }),
         ...paging,
       ],
-      ['One page of users.', fromZod(pageOf(userViewSchema))],
+      ['One page of users.', fromZod(pageOf(userListItemSchema))],
     ),
   },
   '/api/customers/{id}/users/{userId}': {

@@ -17,7 +17,7 @@ describe('directory roles', () => {
 });
 
 describe('requested scopes', () => {
-  it('sign in, keep access, and read users, groups and the directory on Graph', () => {
+  it('sign in, keep access, and read users, groups, the directory and Teams voice configurations on Graph', () => {
     expect(consentScopes).toEqual([
       'openid',
       'profile',
@@ -25,6 +25,7 @@ describe('requested scopes', () => {
       'https://graph.microsoft.com/User.Read.All',
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
+      'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
     ]);
     for (const p of graphPermissions) expect(p.description.length).toBeGreaterThan(10);
   });

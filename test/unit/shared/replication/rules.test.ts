@@ -1,9 +1,16 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   chunks,
   isResyncAnswer,
+  reconcileRoleRevoked,
   reconcileUser,
+  refreshDue,
   retryAfterMs,
+  revokedRoles,
+  singleEntity,
+  voiceContent,
   syncDue,
   tenantBudget,
   userContent,
@@ -68,5 +75,102 @@ describe('replication rules', () => {
     expect(chunks([...Array(250).keys()]).map((c) => c.length)).toEqual([100, 100, 50]);
     expect(syncDue(new Date('2026-01-01T10:05:00Z'), 5)).toBe(true);
     expect(syncDue(new Date('2026-01-01T10:06:00Z'), 5)).toBe(false);
+  });
+});
+
+describe('Teams voice and admin roles', () => {
+  const sample = JSON.parse(
+    readFileSync(
+      path.resolve(
+        __dirname,
+        '../../../fixtures/microsoft/replication/teams-userConfigurations-list-response.json',
+      ),
+      'utf8',
+    ),
+  ) as { value: Record<string, unknown>[] };
+
+  it('reads the documented userConfiguration: primary number, policies by type, Enterprise Voice', () => {
+    const v = voiceContent(sample.value[0]!);
+    expect(v).toMatchObject({
+      userId: '5c802b19-3600-83f1-1767-7b9edc7f38ab',
+      userPrincipalName: 'AdeleV@contoso.com',
+      primaryNumber: '+13235533696',
+      telephoneNumbers: [{ telephoneNumber: '+13235533696', assignmentCategory: 'primary' }],
+      voiceRoutingPolicy: null,
+      dialPlan: null,
+      policies: { TeamsCallingPolicy: 'AllOn', TeamsMeetingPolicy: 'CustomPolicy' },
+      enterpriseVoiceEnabled: false,
+      accountType: 'user',
+    });
+  });
+
+  it('names the voice routing policy and dial plan; the hash ignores the order Microsoft lists policies in', () => {
+    const assignment = (policyType: string, displayName: string) => ({
+      policyType,
+      policyAssignment: { displayName, assignmentType: 'direct', policyId: 'x' },
+    });
+    const a = voiceContent({
+      id: 'U1',
+      effectivePolicyAssignments: [
+        assignment('OnlineVoiceRoutingPolicy', 'Unrestricted'),
+        assignment('TenantDialPlan', 'US'),
+      ],
+      telephoneNumbers: [
+        { telephoneNumber: '+1425', assignmentCategory: 'alternate' },
+        { telephoneNumber: '+1426', assignmentCategory: 'primary' },
+      ],
+      isEnterpriseVoiceEnabled: true,
+    });
+    const b = voiceContent({
+      id: 'U1',
+      effectivePolicyAssignments: [
+        assignment('TenantDialPlan', 'US'),
+        assignment('OnlineVoiceRoutingPolicy', 'Unrestricted'),
+      ],
+      telephoneNumbers: [
+        { telephoneNumber: '+1425', assignmentCategory: 'alternate' },
+        { telephoneNumber: '+1426', assignmentCategory: 'primary' },
+      ],
+      isEnterpriseVoiceEnabled: true,
+    });
+    expect(a).toMatchObject({
+      userId: 'u1',
+      voiceRoutingPolicy: 'Unrestricted',
+      dialPlan: 'US',
+      primaryNumber: '+1426',
+    });
+    expect(a.hash).toBe(b.hash);
+    expect(voiceContent({ id: 'u1' }).hash).not.toBe(a.hash);
+  });
+
+  it('accepts a single read wrapped in value (the documented sample) or bare', () => {
+    expect(singleEntity({ value: { id: 'a' } })).toEqual({ id: 'a' });
+    expect(singleEntity({ id: 'a' })).toEqual({ id: 'a' });
+  });
+
+  it('a revoked role is a chore only for a user still in the tenant', () => {
+    const held = { roleTemplateId: 'r1', memberId: 'u1', since: '2026-01-01T00:00:00.000Z' };
+    const name = (id: string) => (id === 'r1' ? 'User Administrator' : id);
+    expect(reconcileRoleRevoked(held, { userPrincipalName: 'a@c.com', deleted: false }, name)).toEqual([
+      {
+        kind: 'user.adminRoleRevoked',
+        userId: 'u1',
+        userPrincipalName: 'a@c.com',
+        roleTemplateId: 'r1',
+        role: 'User Administrator',
+        since: '2026-01-01T00:00:00.000Z',
+      },
+    ]);
+    expect(reconcileRoleRevoked(held, { userPrincipalName: 'a@c.com', deleted: true }, name)).toEqual([]);
+    expect(reconcileRoleRevoked(held, undefined, name)).toEqual([]);
+    expect(revokedRoles(['r1', 'r2'], ['r2'])).toEqual(['r1']);
+  });
+
+  it('a slower refresh is due when never done or its minutes have passed', () => {
+    const at = new Date('2026-01-01T12:00:00Z');
+    expect(refreshDue(undefined, at, 60)).toBe(true);
+    expect(refreshDue('2026-01-01T11:01:00Z', at, 60)).toBe(false);
+    expect(refreshDue('2026-01-01T11:00:00Z', at, 60)).toBe(true);
+    expect(refreshDue('garbage', at, 60)).toBe(true);
   });
 });

@@ -145,12 +145,22 @@ describe('transient failures', () => {
 describe('scope drift', () => {
   it('lists the required scopes the grant lacks, however Microsoft spells them', () => {
     expect(
-      missingScopes(['User.Read.All', 'group.read.all', 'Directory.Read.All', 'openid'], graphScopes),
+      missingScopes(
+        [
+          'User.Read.All',
+          'group.read.all',
+          'Directory.Read.All',
+          'TeamsUserConfiguration.Read.All',
+          'openid',
+        ],
+        graphScopes,
+      ),
     ).toEqual([]);
     expect(missingScopes(graphScopes, graphScopes)).toEqual([]);
     expect(missingScopes(['https://graph.microsoft.com/User.Read.All', 'profile'], graphScopes)).toEqual([
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
+      'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
     ]);
     expect(missingScopes([], ['openid', 'offline_access'])).toEqual([]);
   });
