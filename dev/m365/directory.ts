@@ -170,7 +170,13 @@ export function touchUser(tenant: DirectoryTenant, userId: string): void {
 
 export function createPortalControls(
   state: SimState,
-  onChange: (tenantId: string, kind: 'user' | 'group', id: string) => void = () => undefined,
+  /** Every change to a user or group (change notifications listen here); permanent deletes are `deleted`. */
+  onChange: (
+    tenantId: string,
+    kind: 'user' | 'group',
+    id: string,
+    changeType: 'updated' | 'deleted',
+  ) => void = () => undefined,
 ): PortalControls {
   const tenantOf = (id: string): DirectoryTenant => {
     const t = state.findTenant(id);
@@ -189,11 +195,11 @@ export function createPortalControls(
   };
   const changedUser = (t: DirectoryTenant, id: string) => {
     touchUser(t, id);
-    onChange(t.id, 'user', id);
+    onChange(t.id, 'user', id, 'updated');
   };
   const changedGroup = (t: DirectoryTenant, g: DirectoryGroup) => {
     g.version = bump(t);
-    onChange(t.id, 'group', g.id);
+    onChange(t.id, 'group', g.id, 'updated');
   };
   const membership = (t: DirectoryTenant, g: DirectoryGroup, memberId: string, removed: boolean) => {
     const c = changesOf(t);
@@ -334,7 +340,7 @@ export function createPortalControls(
         version,
         ...(!options.permanent && existing ? { user: existing } : {}),
       });
-      onChange(t.id, 'user', userId);
+      onChange(t.id, 'user', userId, options.permanent ? 'deleted' : 'updated');
     },
     restoreUser(tenantId, userId) {
       const t = tenantOf(tenantId);
@@ -386,7 +392,7 @@ export function createPortalControls(
       groupOf(t, groupId);
       c.groups = c.groups.filter((g) => g.id !== groupId);
       c.tombstones.push({ id: groupId, kind: 'group', reason: 'changed', version: bump(t) });
-      onChange(t.id, 'group', groupId);
+      onChange(t.id, 'group', groupId, 'updated');
     },
     addMember: (tenantId, groupId, memberId) => {
       const t = tenantOf(tenantId);

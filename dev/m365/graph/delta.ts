@@ -75,14 +75,19 @@ function groupEntity(g: DirectoryGroup): Record<string, unknown> {
   };
 }
 
-const usersRead = [
+export const usersRead = [
   'User.ReadBasic.All',
   'User.Read.All',
   'User.ReadWrite.All',
   'Directory.Read.All',
   'Directory.ReadWrite.All',
 ];
-const groupsRead = ['Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const groupsRead = [
+  'Group.Read.All',
+  'Group.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+];
 
 function deltaUrl(base: string, kind: Kind, query: string): string {
   return `${base}/${kind}/delta?${query}`;

@@ -6,6 +6,7 @@ import { sendGraph, sendGraphError } from './errors';
 import { knobsOf } from '../directory';
 import { deltaRoutes } from './delta';
 import { organizationRoutes } from './organization';
+import { subscriptionRoutes } from './subscriptions';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
 
@@ -16,7 +17,12 @@ import { userRoutes } from './users';
  */
 
 // Delta first: /users/delta would otherwise read as the user with id 'delta'.
-export const graphRoutes: GraphRoute[] = [...deltaRoutes, ...userRoutes, ...organizationRoutes];
+export const graphRoutes: GraphRoute[] = [
+  ...deltaRoutes,
+  ...userRoutes,
+  ...organizationRoutes,
+  ...subscriptionRoutes,
+];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
