@@ -3,6 +3,7 @@ import { services } from '../../shared/services';
 import type { Trigger } from '../../shared/triggers';
 import { scheduled, worker } from '../platform';
 import { syncWake } from '../../shared/replication/queues';
+import { receiveGraphLifecycle, receiveGraphNotifications } from './notifications';
 
 /** One delta sync of one tenant: drains everything asked of it (timer, notifications, operators) in one run. */
 export const replicateTenant = worker({
@@ -26,4 +27,9 @@ export const replicationFanOut = scheduled({
   },
 });
 
-export const replicationTriggers: Trigger[] = [replicateTenant, replicationFanOut];
+export const replicationTriggers: Trigger[] = [
+  replicateTenant,
+  replicationFanOut,
+  receiveGraphNotifications,
+  receiveGraphLifecycle,
+];

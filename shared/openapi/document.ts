@@ -5,6 +5,7 @@ import { maintenancePaths } from './paths/maintenance';
 import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
+import { replicationNotificationPaths } from './paths/replication-notifications';
 import { errorResponse, type JsonSchema, type PathItem } from './schema';
 
 /**
@@ -19,6 +20,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
     ...adminPaths,
     ...maintenancePaths,
     ...dialplanPaths,
+    ...replicationNotificationPaths,
   };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
@@ -54,6 +56,10 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       {
         name: 'Token health',
         description: "Each customer's access: verified, rotated, renewed before it stops.",
+      },
+      {
+        name: 'Replication',
+        description: "Change notifications from Microsoft Graph for the customer tenants' users and groups.",
       },
       {
         name: 'Customer admin pages',

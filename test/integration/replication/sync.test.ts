@@ -189,7 +189,12 @@ describe('delta sync of one tenant', () => {
     const real = createGraphReader({});
     let calls = 0;
     const dying = createReplication({
-      config: { graphBaseUrl: services.config.graph.baseUrl, syncMinutes: 5, runBudgetMs: 60_000 },
+      config: {
+        graphBaseUrl: services.config.graph.baseUrl,
+        publicBaseUrl: services.config.portal.publicBaseUrl,
+        syncMinutes: 5,
+        runBudgetMs: 60_000,
+      },
       storage: services.storage,
       jobs: services.jobs,
       customers: services.customers,
@@ -197,6 +202,7 @@ describe('delta sync of one tenant', () => {
       audit: services.audit,
       outbox: services.outbox,
       subscriptions: services.orders.subscriptions,
+      secrets: services.secrets,
       now: services.now,
       graph: {
         get requests() {
