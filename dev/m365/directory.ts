@@ -130,6 +130,8 @@ export interface PortalControls {
   /** Graph requests answered per tenant id since the start (or the last reset). */
   graphRequests(tenantId?: string): number;
   resetGraphRequests(): void;
+  /** Delta rounds started (a request without a skip token) per tenant and kind: one per sync run. */
+  deltaRounds(tenantId: string, kind: 'users' | 'groups'): number;
 }
 
 export interface GraphFault {
@@ -145,6 +147,8 @@ export interface DirectoryKnobs {
   emptyPages: number;
   faults: GraphFault[];
   requests: Map<string, number>;
+  /** `<tenant id>|users` / `|groups` → delta rounds started. */
+  rounds: Map<string, number>;
 }
 
 const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
@@ -152,7 +156,14 @@ const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
 export function knobsOf(state: SimState): DirectoryKnobs {
   let k = knobsByState.get(state);
   if (!k) {
-    k = { pageSize: 200, membersPerPage: 2000, emptyPages: 0, faults: [], requests: new Map() };
+    k = {
+      pageSize: 200,
+      membersPerPage: 2000,
+      emptyPages: 0,
+      faults: [],
+      requests: new Map(),
+      rounds: new Map(),
+    };
     knobsByState.set(state, k);
   }
   return k;
@@ -429,6 +440,9 @@ export function createPortalControls(
     },
     resetGraphRequests() {
       knobsOf(state).requests.clear();
+    },
+    deltaRounds(tenantId, kind) {
+      return knobsOf(state).rounds.get(`${tenantOf(tenantId).id}|${kind}`) ?? 0;
     },
   };
 }

@@ -116,6 +116,11 @@ function delta(kind: Kind) {
     }
     const changes = changesOf(tenant);
     const token = r.query.get('$skiptoken') || r.query.get('$deltatoken') || null;
+    if (!r.query.get('$skiptoken')) {
+      const rounds = knobsOf(r.ctx.state).rounds;
+      const roundKey = `${tenant.id}|${kind}`;
+      rounds.set(roundKey, (rounds.get(roundKey) ?? 0) + 1);
+    }
     let s: DeltaState;
     if (token !== null) {
       const parsed = decode(token);
