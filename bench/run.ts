@@ -1,4 +1,5 @@
 import { coldStart } from './cold-start';
+import { notificationBench } from './notifications';
 import { sbcBench } from './sbc';
 import { tokenBench } from './tokens';
 
@@ -55,6 +56,13 @@ async function main(): Promise<void> {
       (t.ours.vaultWritesPerCustomerPerDay / t.naive.vaultWritesPerCustomerPerDay).toFixed(2),
     ],
   );
+  const n = await notificationBench();
+  rows.push([
+    `replication: a portal change in our tables through change notifications (${n.changes} changes, ${n.latencyMs} ms per Microsoft request; baseline: the timer alone, computed)`,
+    `${(n.ours.medianMs / 1000).toFixed(2)} s median, ${(n.ours.worstMs / 1000).toFixed(2)} s worst`,
+    `${(n.timerOnly.averageMs / 1000).toFixed(0)} s average, ${(n.timerOnly.worstMs / 1000).toFixed(0)} s worst`,
+    (n.ours.medianMs / n.timerOnly.averageMs).toFixed(3),
+  ]);
   console.log(['measure', 'switchboard', 'baseline', 'ratio'].join(' | '));
   for (const r of rows) console.log(r.join(' | '));
 }

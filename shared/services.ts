@@ -224,7 +224,11 @@ export function createServices(
     missingScopes: async (customerId) => (await tokens.get(customerId))?.missingScopes ?? [],
   });
   const replication = createReplication({
-    config: { graphBaseUrl: config.graph.baseUrl, ...config.replication },
+    config: {
+      graphBaseUrl: config.graph.baseUrl,
+      publicBaseUrl: config.portal.publicBaseUrl,
+      ...config.replication,
+    },
     storage,
     jobs,
     customers,
@@ -232,6 +236,7 @@ export function createServices(
     audit,
     outbox,
     subscriptions: orders.subscriptions,
+    secrets,
     now,
   });
   const dialplan = createDialPlan({

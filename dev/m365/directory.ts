@@ -133,6 +133,8 @@ export interface PortalControls extends VoiceControls, RoleControls {
   /** Graph requests answered per tenant id since the start (or the last reset). */
   graphRequests(tenantId?: string): number;
   resetGraphRequests(): void;
+  /** Delta rounds started (a request without a skip token) per tenant and kind: one per sync run. */
+  deltaRounds(tenantId: string, kind: 'users' | 'groups'): number;
 }
 
 export interface GraphFault {
@@ -148,6 +150,8 @@ export interface DirectoryKnobs {
   emptyPages: number;
   faults: GraphFault[];
   requests: Map<string, number>;
+  /** `<tenant id>|users` / `|groups` → delta rounds started. */
+  rounds: Map<string, number>;
 }
 
 const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
@@ -155,7 +159,14 @@ const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
 export function knobsOf(state: SimState): DirectoryKnobs {
   let k = knobsByState.get(state);
   if (!k) {
-    k = { pageSize: 200, membersPerPage: 2000, emptyPages: 0, faults: [], requests: new Map() };
+    k = {
+      pageSize: 200,
+      membersPerPage: 2000,
+      emptyPages: 0,
+      faults: [],
+      requests: new Map(),
+      rounds: new Map(),
+    };
     knobsByState.set(state, k);
   }
   return k;
@@ -173,7 +184,13 @@ export function touchUser(tenant: DirectoryTenant, userId: string): void {
 
 export function createPortalControls(
   state: SimState,
-  onChange: (tenantId: string, kind: 'user' | 'group', id: string) => void = () => undefined,
+  /** Every change to a user or group (change notifications listen here); permanent deletes are `deleted`. */
+  onChange: (
+    tenantId: string,
+    kind: 'user' | 'group',
+    id: string,
+    changeType: 'updated' | 'deleted',
+  ) => void = () => undefined,
 ): PortalControls {
   const tenantOf = (id: string): DirectoryTenant => {
     const t = state.findTenant(id);
@@ -192,11 +209,11 @@ export function createPortalControls(
   };
   const changedUser = (t: DirectoryTenant, id: string) => {
     touchUser(t, id);
-    onChange(t.id, 'user', id);
+    onChange(t.id, 'user', id, 'updated');
   };
   const changedGroup = (t: DirectoryTenant, g: DirectoryGroup) => {
     g.version = bump(t);
-    onChange(t.id, 'group', g.id);
+    onChange(t.id, 'group', g.id, 'updated');
   };
   const membership = (t: DirectoryTenant, g: DirectoryGroup, memberId: string, removed: boolean) => {
     const c = changesOf(t);
@@ -341,7 +358,7 @@ export function createPortalControls(
         version,
         ...(!options.permanent && existing ? { user: existing } : {}),
       });
-      onChange(t.id, 'user', userId);
+      onChange(t.id, 'user', userId, options.permanent ? 'deleted' : 'updated');
     },
     restoreUser(tenantId, userId) {
       const t = tenantOf(tenantId);
@@ -395,7 +412,7 @@ export function createPortalControls(
       groupOf(t, groupId);
       c.groups = c.groups.filter((g) => g.id !== groupId);
       c.tombstones.push({ id: groupId, kind: 'group', reason: 'changed', version: bump(t) });
-      onChange(t.id, 'group', groupId);
+      onChange(t.id, 'group', groupId, 'updated');
     },
     addMember: (tenantId, groupId, memberId) => {
       const t = tenantOf(tenantId);
@@ -432,6 +449,9 @@ export function createPortalControls(
     },
     resetGraphRequests() {
       knobsOf(state).requests.clear();
+    },
+    deltaRounds(tenantId, kind) {
+      return knobsOf(state).rounds.get(`${tenantOf(tenantId).id}|${kind}`) ?? 0;
     },
   };
 }

@@ -7,6 +7,7 @@ import { createPortalControls, type PortalControls } from './directory';
 import { aliases, type Exchange, type SimContext } from './context';
 import { instanceDiscovery, openIdConfiguration, signingKeys } from './discovery';
 import { handleGraph, handleUserInfo } from './graph';
+import { createNotificationControls, notifyChange, type NotificationControls } from './graph/subscriptions';
 import { headerValue, redirect, sendHtml, sendJson } from './http-util';
 import { indexPage } from './index-page';
 import { SigningKeys } from './keys';
@@ -141,6 +142,11 @@ export interface M365Simulator {
    * notifications see it), add tenants of any size, reset delta tokens, throttle Graph.
    */
   portal: PortalControls;
+  /**
+   * Change notifications (graph/subscriptions.ts): live subscriptions, lifecycle events on demand,
+   * every validation / delivery / lifecycle POST made and its answer, delivery batching and retry.
+   */
+  notifications: NotificationControls;
 }
 
 async function route(ctx: SimContext, ex: Exchange): Promise<void> {
@@ -277,6 +283,8 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
     return tenant;
   };
 
+  const notifications = createNotificationControls(state);
+
   return {
     url,
     port: ctx.port,
@@ -307,6 +315,7 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {
+        notifications.stop();
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();
       }),
@@ -445,7 +454,10 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
         ? { familyId: record.familyId ?? record.tokenHash, generation: record.generation ?? 1 }
         : undefined;
     },
-    portal: createPortalControls(state),
+    portal: createPortalControls(state, (tenantId, kind, id, changeType) =>
+      notifyChange(state, tenantId, kind, id, changeType),
+    ),
+    notifications,
     setLatency: ({ tokenMs, graphMs }) => {
       if (tokenMs !== undefined) state.latency.tokenMs = tokenMs;
       if (graphMs !== undefined) state.latency.graphMs = graphMs;

@@ -4,6 +4,7 @@ import type { Trigger } from '../../shared/triggers';
 import { scheduled, worker } from '../platform';
 import { syncWake } from '../../shared/replication/queues';
 import { replicationReads } from './reads';
+import { receiveGraphLifecycle, receiveGraphNotifications } from './notifications';
 
 /** One delta sync of one tenant: drains everything asked of it (timer, notifications, operators) in one run. */
 export const replicateTenant = worker({
@@ -27,4 +28,10 @@ export const replicationFanOut = scheduled({
   },
 });
 
-export const replicationTriggers: Trigger[] = [replicateTenant, replicationFanOut, ...replicationReads];
+export const replicationTriggers: Trigger[] = [
+  replicateTenant,
+  replicationFanOut,
+  receiveGraphNotifications,
+  receiveGraphLifecycle,
+  ...replicationReads,
+];

@@ -6,6 +6,7 @@ import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
 import { replicationPaths } from './paths/replication';
+import { replicationNotificationPaths } from './paths/replication-notifications';
 import { errorResponse, type JsonSchema, type PathItem } from './schema';
 
 /**
@@ -20,6 +21,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
     ...adminPaths,
     ...maintenancePaths,
     ...dialplanPaths,
+    ...replicationNotificationPaths,
   };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
@@ -59,7 +61,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       },
       {
         name: 'Replication',
-        description: "Each tenant's users, groups, memberships and licences, kept by Graph delta queries.",
+        description:
+          "Each tenant's users, groups, memberships, licences and Teams voice, kept by Graph delta queries and change notifications.",
       },
       {
         name: 'Customer admin pages',

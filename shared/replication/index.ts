@@ -11,9 +11,12 @@ import type { OrderedSubscriptions } from '../orders/subscriptions';
 import type { Outbox } from '../outbox';
 import type { StorageClients } from '../storage/clients';
 import type { TokenService } from '../tokens';
+import type { SecretStore } from '../secrets/vault';
 import { createGraphReader, GraphHttpError, GraphThrottledError, type GraphReader } from './graph';
 import type { SyncState, TenantSku } from './model';
-import { syncMailbox } from './queues';
+import { createSubscriptionRepository } from './notification-rows';
+import { createNotifications } from './notifications';
+import { syncMailbox, type SyncRequest } from './queues';
 import {
   createReplicationRepositories,
   partitionOf,
@@ -55,6 +58,8 @@ export interface ReplicationConfig {
   voiceMinutes: number;
   /** Directory role memberships (directoryRoles delta) are checked after this many minutes (default 15). */
   rolesMinutes: number;
+  /** The app's public address: Graph delivers change notifications under it. */
+  publicBaseUrl: string;
 }
 
 export function createReplication(deps: {
@@ -66,13 +71,25 @@ export function createReplication(deps: {
   audit: AuditLog;
   outbox: Pick<Outbox, 'notify'>;
   subscriptions: Pick<OrderedSubscriptions, 'list'>;
+  secrets: Pick<SecretStore, 'get' | 'set'>;
   now: Clock;
   graph?: GraphReader;
+  /** Graph subscription calls (tests and the bench may count them). */
+  fetch?: typeof fetch;
 }) {
   const repos: ReplicationRepositories = createReplicationRepositories(deps.storage);
   const mailbox = deps.jobs.mailbox(syncMailbox);
   const graph = deps.graph ?? createGraphReader({});
   const graphRoot = `${deps.config.graphBaseUrl.replace(/\/+$/, '')}/v1.0`;
+  const notifications = createNotifications({
+    subscriptions: createSubscriptionRepository(deps.storage),
+    secrets: deps.secrets,
+    graphRoot,
+    publicBaseUrl: deps.config.publicBaseUrl,
+    post: (customerId, item, options) => mailbox.post(customerId, item, options),
+    now: deps.now,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
 
   const onReconciliation = async (customerId: string, r: Reconciliation) => {
     const key = `replication|${customerId}|${contentHash(r)}`;
@@ -164,12 +181,17 @@ export function createReplication(deps: {
   };
 
   /** One sync run for a tenant: gate, token, delta, state. Never throws for a refusal or throttling. */
-  async function runSync(customerId: string, log: Log) {
+  async function runSync(customerId: string, log: Log, requests: SyncRequest[] = []) {
     const started = deps.now();
     const customer = await deps.customers.find(customerId);
     if (!customer) return { outcome: 'missing' as const };
     const refusal = serviceGate(customer);
     if (refusal) {
+      await notifications
+        .retire(customerId, async () => (await deps.tokens.redeem(customer)).accessToken, log)
+        .catch((e: unknown) =>
+          log.warn('replication_subscriptions_not_retired', { customerId, error: errorText(e) }),
+        );
       await saveState(customerId, (s) => ({
         ...s,
         lastRunAt: started.toISOString(),
@@ -180,6 +202,13 @@ export function createReplication(deps: {
     }
     try {
       const access = await deps.tokens.redeem(customer);
+      // Subscribed before the delta reads: a change in between is either in the delta or notified.
+      const subscriptions = await notifications
+        .maintain(customerId, access.accessToken, requests, log)
+        .catch((e: unknown) => {
+          log.warn('replication_subscriptions_unchecked', { customerId, error: errorText(e) });
+          return { outcome: 'failed' as const };
+        });
       const result = await sync({
         customerId,
         ...(customer.tenantId ? { tenantId: customer.tenantId } : {}),
@@ -210,6 +239,7 @@ export function createReplication(deps: {
         full: result.full.users || result.full.groups,
         ...(slow.roles ? { roles: slow.roles } : {}),
         ...(slow.voice ? { voice: slow.voice } : {}),
+        subscriptions: subscriptions.outcome,
       };
     } catch (e) {
       if (e instanceof GraphThrottledError || e instanceof SyncDeadlineError) {
@@ -276,6 +306,7 @@ export function createReplication(deps: {
     mailbox,
     graph,
     runSync,
+    notifications,
 
     /** The queue worker: drains the tenant's mailbox and runs one sync for all it held. */
     async handle(customerId: string, owner: string, log: Log) {
@@ -284,7 +315,14 @@ export function createReplication(deps: {
         customerId,
         owner,
         async (key, items, l) => {
-          outcome = { ...(await runSync(key, l)), requests: items.length };
+          outcome = {
+            ...(await runSync(
+              key,
+              l,
+              items.map((i) => i.payload),
+            )),
+            requests: items.length,
+          };
         },
         log,
       );
@@ -424,10 +462,16 @@ export function createReplication(deps: {
       const pk = partitionOf(customer.id);
       const row = await repos.sync.get(SYNC_PARTITION, pk);
       const skus = [...(await skuMap(pk)).values()];
+      const subs = await notifications.read(customer.id);
       return {
         customerId: customer.id,
         gate: serviceGate(customer) ?? 'active',
         ...viewSyncState(row?.value),
+        notifications: {
+          usersExpiresAt: subs?.users?.expiresAt ?? null,
+          groupsExpiresAt: subs?.groups?.expiresAt ?? null,
+          lastError: subs?.lastError ?? null,
+        },
         licences: licenceComparison(skus, await deps.subscriptions.list(customer.id)),
       };
     },

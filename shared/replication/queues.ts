@@ -6,7 +6,16 @@ import { mailboxWake, type MailboxDefinition } from '../jobs/mailbox';
  * "sync this tenant" items; whoever holds the tenant's lease drains them all and runs one delta sync,
  * so a storm of notifications makes one run.
  */
-export const syncRequestSchema = z.object({ reason: z.string().max(200) });
+export const syncRequestSchema = z.object({
+  reason: z.string().max(200),
+  /** A Graph lifecycle event for one of the tenant's subscriptions, handled by its next run. */
+  lifecycle: z
+    .object({
+      event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']),
+      subscriptionId: z.string().max(100),
+    })
+    .optional(),
+});
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
 export const syncMailbox: MailboxDefinition<SyncRequest> = {

@@ -75,14 +75,19 @@ function groupEntity(g: DirectoryGroup): Record<string, unknown> {
   };
 }
 
-const usersRead = [
+export const usersRead = [
   'User.ReadBasic.All',
   'User.Read.All',
   'User.ReadWrite.All',
   'Directory.Read.All',
   'Directory.ReadWrite.All',
 ];
-const groupsRead = ['Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const groupsRead = [
+  'Group.Read.All',
+  'Group.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+];
 
 function deltaUrl(base: string, kind: Kind, query: string): string {
   return `${base}/${kind}/delta?${query}`;
@@ -111,6 +116,11 @@ function delta(kind: Kind) {
     }
     const changes = changesOf(tenant);
     const token = r.query.get('$skiptoken') || r.query.get('$deltatoken') || null;
+    if (!r.query.get('$skiptoken')) {
+      const rounds = knobsOf(r.ctx.state).rounds;
+      const roundKey = `${tenant.id}|${kind}`;
+      rounds.set(roundKey, (rounds.get(roundKey) ?? 0) + 1);
+    }
     let s: DeltaState;
     if (token !== null) {
       const parsed = decode(token);

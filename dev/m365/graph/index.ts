@@ -8,6 +8,7 @@ import { deltaRoutes } from './delta';
 import { organizationRoutes } from './organization';
 import { roleRoutes } from './roles';
 import { teamsRoutes } from './teams';
+import { subscriptionRoutes } from './subscriptions';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
 
@@ -24,6 +25,7 @@ export const graphRoutes: GraphRoute[] = [
   ...organizationRoutes,
   ...roleRoutes,
   ...teamsRoutes,
+  ...subscriptionRoutes,
 ];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {

@@ -4,10 +4,9 @@ import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { createLog } from '../../../shared/log';
-import { createGraphReader } from '../../../shared/replication/graph';
-import { createReplication } from '../../../shared/replication';
 import { createServices, type Services } from '../../../shared/services';
 import { consentedCustomer } from '../../helpers/consent';
+import { replicationInterrupted } from '../../helpers/replication';
 import { uniquePrefix } from '../../helpers/stack';
 
 /**
@@ -169,32 +168,14 @@ describe('delta sync of one tenant', () => {
     portal.addMember(c.tenantId, voice.id, added.id);
     portal.updateUser(c.tenantId, c.admin, { department: 'Board' });
     // A worker whose process dies after its second Graph page.
-    const real = createGraphReader({});
     let calls = 0;
-    const dying = createReplication({
-      config: {
-        graphBaseUrl: services.config.graph.baseUrl,
-        ...services.config.replication,
-        runBudgetMs: 60_000,
+    const dying = replicationInterrupted(
+      services,
+      () => {
+        if (++calls > 2) throw new Error('process killed');
       },
-      storage: services.storage,
-      jobs: services.jobs,
-      customers: services.customers,
-      tokens: services.tokens,
-      audit: services.audit,
-      outbox: services.outbox,
-      subscriptions: services.orders.subscriptions,
-      now: services.now,
-      graph: {
-        get requests() {
-          return real.requests;
-        },
-        get: (url, token) => {
-          if (++calls > 2) throw new Error('process killed');
-          return real.get(url, token);
-        },
-      },
-    });
+      { runBudgetMs: 60_000 },
+    );
     await expect(dying.runSync(customerId, log)).rejects.toThrow('process killed');
     const after = await services.replication.runSync(customerId, log);
     portal.setDeltaPaging({ pageSize: 200, membersPerPage: 2000 });

@@ -5,10 +5,9 @@ import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { createLog } from '../../../shared/log';
 import { callbackIdFor } from '../../../shared/outbox';
-import { createReplication } from '../../../shared/replication';
-import { createGraphReader } from '../../../shared/replication/graph';
 import { contentHash, type Reconciliation } from '../../../shared/replication/rules';
 import { createServices, type Services } from '../../../shared/services';
+import { replicationInterrupted } from '../../helpers/replication';
 import { uniquePrefix } from '../../helpers/stack';
 
 /**
@@ -198,27 +197,9 @@ describe('Teams voice configurations', () => {
   it('a long Retry-After on the voice read gives the tenant back to the queue with that delay, and the refresh stays due', async () => {
     offsetMs += hour + 60_000;
     // The run's first two requests (users, groups delta) pass; roles and voice are due — voice is the 4th.
-    const real = createGraphReader({});
-    const replication = createReplication({
-      config: { graphBaseUrl: services.config.graph.baseUrl, ...services.config.replication },
-      storage: services.storage,
-      jobs: services.jobs,
-      customers: services.customers,
-      tokens: services.tokens,
-      audit: services.audit,
-      outbox: services.outbox,
-      subscriptions: services.orders.subscriptions,
-      now: services.now,
-      graph: {
-        get requests() {
-          return real.requests;
-        },
-        get: (url, token) => {
-          if (url.includes('/admin/teams/'))
-            stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '45' });
-          return real.get(url, token);
-        },
-      },
+    const replication = replicationInterrupted(services, (url) => {
+      if (url.includes('/admin/teams/'))
+        stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '45' });
     });
     expect(await replication.runSync(customerId, log)).toEqual({ outcome: 'requeued', delaySeconds: 45 });
     expect(await services.replication.syncState(customerId)).toMatchObject({ result: 'throttled' });
@@ -291,28 +272,10 @@ describe('admin role revoked', () => {
     portal.removeRoleMember(c.tenantId, teamsCommsAdmin, c.teamsAdmin);
     portal.removeRoleMember(c.tenantId, userAdmin, c.user);
     portal.setDeltaPaging({ pageSize: 1 });
-    const real = createGraphReader({});
     let rolePages = 0;
-    const dying = createReplication({
-      config: { graphBaseUrl: services.config.graph.baseUrl, ...services.config.replication },
-      storage: services.storage,
-      jobs: services.jobs,
-      customers: services.customers,
-      tokens: services.tokens,
-      audit: services.audit,
-      outbox: services.outbox,
-      subscriptions: services.orders.subscriptions,
-      now: services.now,
-      graph: {
-        get requests() {
-          return real.requests;
-        },
-        get: (url, token) => {
-          // The process dies asking for the second page of roles.
-          if (url.includes('/directoryRoles/') && ++rolePages > 1) throw new Error('process killed');
-          return real.get(url, token);
-        },
-      },
+    const dying = replicationInterrupted(services, (url) => {
+      // The process dies asking for the second page of roles.
+      if (url.includes('/directoryRoles/') && ++rolePages > 1) throw new Error('process killed');
     });
     offsetMs += 16 * 60_000;
     await expect(dying.runSync(customerId, log)).rejects.toThrow('process killed');

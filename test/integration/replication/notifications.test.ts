@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Host } from '../../../dev/host';
+import { driveSignIn } from '../../../dev/m365/driver';
+import { seedIds } from '../../../dev/m365/seed';
+import { freePort } from '../../../dev/ports';
+import { startLocalStack, type LocalStack } from '../../../dev/stack';
+import { ensureDevCertificates } from '../../../dev/tls/certs';
+import { loadConfig } from '../../../shared/config';
+import { createLog } from '../../../shared/log';
+import { clientStateFor, GRAPH_MAX_LIFETIME_MINUTES } from '../../../shared/replication/notification-rules';
+import { CLIENT_STATE_KEY_SECRET } from '../../../shared/replication/notifications';
+import { createServices, type Services } from '../../../shared/services';
+import { startTestHost } from '../../helpers/host';
+import { uniquePrefix } from '../../helpers/stack';
+import { sleep, waitFor } from '../../helpers/wait';
+
+/**
+ * Change notifications end to end: a private simulated Microsoft 365 (its portal changes the
+ * directory and its Graph delivers notifications), the app's real trigger list in the local host on
+ * https at PUBLIC_BASE_URL (so Graph's validation and deliveries reach our routes), and Azurite. The
+ * timer never runs here: what reaches the tables arrives through notifications alone.
+ */
+let stack: LocalStack;
+let host: Host;
+let services: Services;
+let customerId: string;
+let clockOffsetMs = 0;
+const c = seedIds.contoso;
+const DAY = 24 * 3600_000;
+const log = createLog({
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} as unknown as Parameters<typeof createLog>[0]);
+
+beforeAll(async () => {
+  const port = await freePort();
+  const publicBaseUrl = `https://127.0.0.1:${port}`;
+  stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl });
+  const settings: Record<string, string> = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
+  process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+  process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
+  const certs = await ensureDevCertificates();
+  host = await startTestHost(settings, { tls: { cert: certs.cert, key: certs.key }, port });
+  services = createServices(loadConfig(settings), { now: () => new Date(Date.now() + clockOffsetMs) });
+  stack.m365.notifications.configure({ batchMs: 100, retryBaseMs: 200 });
+  customerId = `ntf-${Date.now().toString(36)}`;
+  await services.customers.create(
+    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
+    'test',
+  );
+  const sent = await services.invitations.send(customerId, 'test');
+  const started = await services.consent.start(
+    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
+  );
+  if (started.kind !== 'redirect') throw new Error('consent start refused');
+  const walk = await driveSignIn(started.location, {
+    account: 'patti@contoso.com',
+    consentForOrganization: true,
+  });
+  const done = await services.consent.callback(
+    Object.fromEntries(new URL(walk.location ?? '').searchParams),
+    started.browserKey,
+  );
+  if (done.kind !== 'consented') throw new Error('consent refused');
+  stack.m365.portal.addGroup(c.tenantId, { displayName: 'Sales', members: [c.user] });
+}, 60_000);
+
+afterAll(async () => {
+  await host?.stop();
+  await stack?.stop();
+});
+
+const subs = () => stack.m365.notifications.subscriptions(c.tenantId);
+const subOf = (resource: 'users' | 'groups') => subs().find((s) => s.resource === resource)!;
+const cachedUser = async (id: string) =>
+  (await services.replication.repos.users.get(customerId.toLowerCase(), id))?.value;
+const deliver = (path: string, body: unknown) =>
+  fetch(`${host.url}/api/replication/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(body),
+  });
+const idle = () =>
+  waitFor(async () => (await services.replication.mailbox.pending(customerId)) === 0, 20_000);
+
+describe('change notifications for a tenant', () => {
+  it('answers the validation handshake with the decoded token as plain text, on both URLs', async () => {
+    const token = 'Validation: Testing client application reachability <b>&amp;</b> 42';
+    for (const path of ['notifications', 'lifecycle']) {
+      const res = await fetch(
+        `${host.url}/api/replication/${path}?validationToken=${encodeURIComponent(token)}`,
+        { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await res.text()).toBe(token);
+    }
+  });
+
+  it("the tenant's run subscribes to users and groups with the customer's token; the clientState is not stored", async () => {
+    const run = await services.replication.runSync(customerId, log);
+    expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
+    expect(
+      subs()
+        .map((s) => s.resource)
+        .sort(),
+    ).toEqual(['groups', 'users']);
+    const users = subOf('users');
+    expect(users.changeTypes).toEqual(['updated', 'deleted']);
+    expect(users.notificationUrl).toBe(`${host.url}/api/replication/notifications`);
+    expect(users.lifecycleNotificationUrl).toBe(`${host.url}/api/replication/lifecycle`);
+    expect(users.creatorId).not.toBe(users.applicationId);
+    expect(users.expiresAt - Date.now()).toBeLessThanOrEqual(GRAPH_MAX_LIFETIME_MINUTES * 60_000);
+    expect(users.expiresAt - Date.now()).toBeGreaterThan(20 * DAY);
+    // Both URLs passed Graph's handshake, through the host.
+    const validations = stack.m365.notifications.attempts({ kind: 'validation' });
+    expect(validations.filter((a) => a.ok)).toHaveLength(4);
+    const row = await services.replication.notifications.read(customerId);
+    expect(row).toMatchObject({ users: { id: users.id }, groups: { id: subOf('groups').id } });
+    expect(JSON.stringify(row)).not.toContain(users.clientState!.split('.')[1]!);
+    // A second run has nothing to do at Graph.
+    stack.m365.portal.resetGraphRequests();
+    expect(await services.replication.runSync(customerId, log)).toMatchObject({ subscriptions: 'current' });
+    expect(stack.m365.portal.graphRequests(c.tenantId)).toBe(2);
+    await idle();
+  });
+
+  it('a change in the portal reaches our tables through a notification alone', async () => {
+    const started = Date.now();
+    stack.m365.portal.updateUser(c.tenantId, c.user, { displayName: 'Alex via notification' });
+    const row = await waitFor(async () => {
+      const u = await cachedUser(c.user);
+      return u?.displayName === 'Alex via notification' ? u : undefined;
+    }, 20_000);
+    expect(row.displayName).toBe('Alex via notification');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const delivered = stack.m365.notifications.attempts({
+      kind: 'notification',
+      subscriptionId: subOf('users').id,
+    });
+    expect(delivered.at(-1)).toMatchObject({ ok: true, status: 202 });
+    await idle();
+  });
+
+  it('a wrong clientState, or a subscription we do not hold, changes nothing', async () => {
+    await idle();
+    const key = (await services.secrets.get(CLIENT_STATE_KEY_SECRET))!;
+    const users = subOf('users');
+    const item = (clientState: string | null, subscriptionId = users.id) => ({
+      subscriptionId,
+      clientState,
+      changeType: 'updated',
+      resource: `Users/${c.user}`,
+      tenantId: c.tenantId,
+      resourceData: { '@odata.type': '#Microsoft.Graph.User', id: c.user },
+    });
+    const forged = [
+      item(null),
+      item('nonsense'),
+      item(`${customerId}.${'A'.repeat(43)}`),
+      item(clientStateFor('another key', customerId)),
+      item(clientStateFor(key, 'someone-else')),
+      item(clientStateFor(key, customerId), '00000000-0000-0000-0000-000000000000'),
+    ];
+    const res = await deliver('notifications', { value: forged });
+    expect(res.status).toBe(202);
+    const lifecycle = await deliver('lifecycle', {
+      value: [{ ...item('nonsense'), lifecycleEvent: 'reauthorizationRequired' }],
+    });
+    expect(lifecycle.status).toBe(202);
+    expect(await services.replication.mailbox.pending(customerId)).toBe(0);
+    expect(await services.replication.mailbox.pending('someone-else')).toBe(0);
+    const garbage = await fetch(`${host.url}/api/replication/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"value": [',
+    });
+    expect(garbage.status).toBe(400);
+  });
+
+  it('a storm of notifications makes exactly one sync run', async () => {
+    await idle();
+    await sleep(2500);
+    const key = (await services.secrets.get(CLIENT_STATE_KEY_SECRET))!;
+    const before = stack.m365.portal.deltaRounds(c.tenantId, 'users');
+    const users = subOf('users');
+    for (let i = 0; i < 10; i++) stack.m365.portal.updateUser(c.tenantId, c.user, { jobTitle: `Storm ${i}` });
+    const storm = Array.from({ length: 30 }, () =>
+      deliver('notifications', {
+        value: [
+          {
+            subscriptionId: users.id,
+            clientState: clientStateFor(key, customerId),
+            changeType: 'updated',
+            resource: `Users/${c.user}`,
+            tenantId: c.tenantId,
+          },
+        ],
+      }),
+    );
+    expect((await Promise.all(storm)).map((r) => r.status)).toEqual(Array(30).fill(202));
+    await waitFor(async () => (await cachedUser(c.user))?.jobTitle === 'Storm 9', 20_000);
+    await idle();
+    await sleep(3000);
+    expect(stack.m365.portal.deltaRounds(c.tenantId, 'users') - before).toBe(1);
+  });
+
+  it('reauthorizationRequired: the lifecycle event is acknowledged and the next run reauthorizes', async () => {
+    await idle();
+    const users = subOf('users');
+    const sent = await stack.m365.notifications.lifecycle(users.id, 'reauthorizationRequired');
+    expect(sent).toMatchObject({ ok: true, status: 202 });
+    await waitFor(() => stack.m365.notifications.reauthorizations().includes(users.id), 20_000);
+    // Deliveries held while Graph waited for the reauthorization go out again.
+    stack.m365.portal.updateUser(c.tenantId, c.user, { department: 'Reauthorized' });
+    await waitFor(async () => (await cachedUser(c.user))?.department === 'Reauthorized', 20_000);
+    await idle();
+  });
+
+  it('subscriptionRemoved: the next run subscribes again', async () => {
+    const groups = subOf('groups');
+    await stack.m365.notifications.lifecycle(groups.id, 'subscriptionRemoved');
+    const again = await waitFor(
+      () => subs().find((s) => s.resource === 'groups' && s.id !== groups.id),
+      20_000,
+    );
+    await waitFor(
+      async () => (await services.replication.notifications.read(customerId))?.groups?.id === again.id,
+    );
+    await idle();
+  });
+
+  it('renews both subscriptions by PATCH before they expire, keeping their ids', async () => {
+    await idle();
+    const before = subs().map((s) => ({ id: s.id, expiresAt: s.expiresAt }));
+    // 23 days on: a week is left, inside the renewal margin.
+    clockOffsetMs += 23 * DAY;
+    stack.m365.advanceClock(23 * 24 * 3600);
+    const run = await services.replication.runSync(customerId, log);
+    expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
+    const after = subs();
+    expect(after.map((s) => s.id).sort()).toEqual(before.map((s) => s.id).sort());
+    for (const s of after) {
+      const old = before.find((b) => b.id === s.id)!;
+      expect(s.expiresAt).toBeGreaterThan(old.expiresAt + 20 * DAY);
+    }
+    const row = await services.replication.notifications.read(customerId);
+    expect(Date.parse(row!.users!.expiresAt)).toBe(subOf('users').expiresAt);
+  });
+});
