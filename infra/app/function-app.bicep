@@ -68,6 +68,8 @@ var appSettings = {
   TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *'
   // Teams voice configurations have no delta: each tenant's are read again this often (minutes).
   REPLICATION_VOICE_MINUTES: '60'
+  // Admin-role memberships (directoryRoles delta) are checked this often (minutes).
+  REPLICATION_ROLES_MINUTES: '15'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -9,6 +9,13 @@ export const callbackTypes = {
     "Microsoft no longer accepts the customer's consent (`reason`); a re-consent invitation went to the admin.",
   'customer.access_lost':
     "The customer's tenant can no longer be reached (`reason`: tenant deleted, app removed, account gone); nothing is retried.",
+  'user.removed':
+    'A user was removed in the Microsoft portal (`permanent`: false while it can still be restored, 30 days).',
+  'user.restored': 'A soft-deleted user was restored in the Microsoft portal.',
+  'user.signInNameChanged': "A user's sign-in name changed (`from`, `to`); the same user by `userId`.",
+  'user.licencesRemoved': 'Licences were taken from a user in the Microsoft portal (`skuIds`).',
+  'user.licencesSwitched': "A user's licences were switched in the Microsoft portal (`from`, `to`: SKU ids).",
+  'user.adminRoleRevoked': 'A user lost an admin role (`role`, `roleTemplateId`) in the Microsoft portal.',
 } as const;
 
 /** The same key always names the same callback, so a caller that runs twice queues it once. */

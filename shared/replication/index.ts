@@ -24,7 +24,7 @@ import {
   type ReplicationRepositories,
 } from './repositories';
 import { createRoleSync, type RoleCounts } from './roles';
-import { chunks, contentHash, refreshDue, type Reconciliation } from './rules';
+import { chunks, contentHash, reconciliationKey, refreshDue, type Reconciliation } from './rules';
 import { createSync, SyncDeadlineError } from './sync';
 import type { PagingQuery } from '../http/paging';
 import {
@@ -91,19 +91,17 @@ export function createReplication(deps: {
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
 
-  const onReconciliation = async (customerId: string, r: Reconciliation) => {
-    const key = `replication|${customerId}|${contentHash(r)}`;
-    // The outbox is idempotent by key: a repeated page after a crash queues the callback once.
-    const queued = await deps.outbox.notify(r.kind, { customerId, ...r }, { key, customerId });
-    if (queued === undefined || queued) {
-      await deps.audit.record({
-        actor: 'replication',
-        action: `replication.${r.kind}`,
-        customerId,
-        target: r.userId,
-        details: { ...r },
-      });
-    }
+  const onReconciliation = async (customerId: string, r: Reconciliation, version: string) => {
+    const key = reconciliationKey(customerId, r, version);
+    await deps.outbox.notify(r.kind, { customerId, ...r }, { key, customerId });
+    await deps.audit.record({
+      actor: 'replication',
+      action: `replication.${r.kind}`,
+      customerId,
+      target: r.userId,
+      details: { ...r },
+      key,
+    });
   };
   const sync = createSync({
     repos,

@@ -31,7 +31,7 @@ export function createRoleSync(deps: {
   graph: GraphReader;
   graphBaseUrl: string;
   now: () => Date;
-  onReconciliation: (customerId: string, r: Reconciliation) => Promise<void>;
+  onReconciliation: (customerId: string, r: Reconciliation, version: string) => Promise<void>;
 }) {
   const start = `${deps.graphBaseUrl.replace(/\/+$/, '')}/v1.0/directoryRoles/delta?$select=roleTemplateId,displayName,members`;
   const repo = deps.repos.roles;
@@ -60,7 +60,7 @@ export function createRoleSync(deps: {
       for (const m of rows) {
         const user = await deps.repos.users.get(pk, m.memberId);
         for (const r of reconcileRoleRevoked(m, user?.value, roleName)) {
-          await deps.onReconciliation(customerId, r);
+          await deps.onReconciliation(customerId, r, m.since);
           counts.reconciliations++;
         }
         await (repo as TableRepository<object>).delete(pk, roleKey(m.roleTemplateId, m.memberId));

@@ -166,6 +166,15 @@ export function revokedRoles(before: readonly string[], after: readonly string[]
 }
 
 /** A revoked role assignment means a chore only for a user still in the tenant (a removed user is its own chore). */
+/**
+ * Names one change found against one version of the cached row (or role assignment): a page repeated
+ * after a crash finds the same key (one callback, one audit entry); the same change found again months
+ * later is found against a newer version, so it is a new event.
+ */
+export function reconciliationKey(customerId: string, r: Reconciliation, version: string): string {
+  return `replication|${customerId}|${version}|${contentHash(r)}`;
+}
+
 export function reconcileRoleRevoked(
   held: { roleTemplateId: string; memberId: string; since: string },
   user: Pick<ReplicatedUser, 'userPrincipalName' | 'deleted'> | undefined,

@@ -31,7 +31,11 @@ export interface SyncDeps {
   graphBaseUrl: string;
   now: () => Date;
   /** Reconciliations are handed over before the rows that reveal them are written (idempotent keys). */
-  onReconciliation: (customerId: string, r: Reconciliation) => Promise<void>;
+  /**
+   * `version` names the cached row the change was found against (its `updatedAt`): the same change
+   * found again after a crash has the same version, the same change months later a new one.
+   */
+  onReconciliation: (customerId: string, r: Reconciliation, version: string) => Promise<void>;
   /** Table transactions and single writes made (the bench and the state count them). */
   countTransaction?: () => void;
   /** Parallel transactions per page. */
@@ -63,6 +67,10 @@ export const emptyCounts = (): SyncCounts => ({
   tableTransactions: 0,
   reconciliations: 0,
 });
+
+/** Reconciliations found against a cached row, tagged with that row's version. */
+const versioned = (row: ReplicatedUser | undefined, items: Reconciliation[]) =>
+  items.map((r) => ({ r, version: row?.updatedAt ?? '' }));
 
 async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>) {
   let next = 0;
@@ -122,9 +130,9 @@ export function createSync(deps: SyncDeps) {
       if (input.deadline !== undefined && deps.now().getTime() > input.deadline)
         throw new SyncDeadlineError();
     };
-    const reconcile = async (items: Reconciliation[]) => {
-      for (const r of items) {
-        await deps.onReconciliation(customerId, r);
+    const reconcile = async (items: { r: Reconciliation; version: string }[]) => {
+      for (const { r, version } of items) {
+        await deps.onReconciliation(customerId, r, version);
         counts.reconciliations++;
       }
     };
@@ -203,7 +211,7 @@ export function createSync(deps: SyncDeps) {
         }
         const upserts: ReplicatedUser[] = [];
         const deletes: string[] = [];
-        const found: Reconciliation[] = [];
+        const found: { r: Reconciliation; version: string }[] = [];
         const at = deps.now().toISOString();
         for (const item of page.value) {
           const id = String(item.id);
@@ -211,7 +219,7 @@ export function createSync(deps: SyncDeps) {
           const old = before.get(id);
           const removed = removedReason(item);
           if (removed) {
-            found.push(...reconcileUser(old, { removed, id }));
+            found.push(...versioned(old, reconcileUser(old, { removed, id })));
             if (!old) continue;
             if (removed === 'deleted') deletes.push(id);
             else if (!old.deleted)
@@ -220,7 +228,7 @@ export function createSync(deps: SyncDeps) {
           }
           const content = userContent(item);
           if (old && old.hash === content.hash) continue;
-          found.push(...reconcileUser(old, content));
+          found.push(...versioned(old, reconcileUser(old, content)));
           upserts.push({ ...content, customerId, updatedAt: at });
         }
         await reconcile(found);
@@ -234,7 +242,7 @@ export function createSync(deps: SyncDeps) {
     if (fullUsers.value && userIndex) {
       // Soft-deleted users are not listed by a full round; they stay as they are.
       const gone = [...userIndex.values()].filter((u) => !seenUsers.has(u.id) && !u.deleted);
-      await reconcile(gone.flatMap((u) => reconcileUser(u, { removed: 'deleted', id: u.id })));
+      await reconcile(gone.flatMap((u) => versioned(u, reconcileUser(u, { removed: 'deleted', id: u.id }))));
       await remove(
         deps.repos.users as TableRepository<object>,
         gone.map((u) => u.id),

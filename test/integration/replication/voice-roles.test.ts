@@ -5,7 +5,7 @@ import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { createLog } from '../../../shared/log';
 import { callbackIdFor } from '../../../shared/outbox';
-import { contentHash, type Reconciliation } from '../../../shared/replication/rules';
+import { reconciliationKey, type Reconciliation } from '../../../shared/replication/rules';
 import { createServices, type Services } from '../../../shared/services';
 import { replicationInterrupted } from '../../helpers/replication';
 import { uniquePrefix } from '../../helpers/stack';
@@ -234,8 +234,8 @@ describe('admin role revoked', () => {
       role: 'Teams Communications Administrator',
       roleTemplateId: teamsCommsAdmin,
     });
-    const r = entry.details as unknown as Reconciliation;
-    const callback = await services.outbox.get(callbackIdFor(`replication|${customerId}|${contentHash(r)}`));
+    const r = entry.details as unknown as Reconciliation & { since: string };
+    const callback = await services.outbox.get(callbackIdFor(reconciliationKey(customerId, r, r.since)));
     expect(callback).toMatchObject({
       type: 'user.adminRoleRevoked',
       data: expect.objectContaining({ customerId }),
