@@ -124,7 +124,7 @@ export interface PortalControls {
   /** Invalidates every delta token of the tenant: the next use answers 410 Gone or 400 syncStateNotFound. */
   resetDeltaTokens(tenantId: string, answer?: '410' | 'syncStateNotFound'): void;
   /** The next `times` Graph requests (of a tenant, or all) answer 429 with this Retry-After. */
-  throttle(options: { tenantId?: string; times: number; retryAfter?: string }): void;
+  throttle(options: { tenantId?: string; times: number; retryAfter?: string; inBatch?: boolean }): void;
   /** Delta paging: objects per page, membership entries per page, empty pages before the content. */
   setDeltaPaging(options: { pageSize?: number; membersPerPage?: number; emptyPages?: number }): void;
   /** Graph requests answered per tenant id since the start (or the last reset). */
@@ -136,6 +136,8 @@ export interface GraphFault {
   tenantId?: string;
   remaining: number;
   retryAfter: string;
+  /** Throttles the items inside $batch requests (each answers 429 with its own Retry-After), not requests. */
+  inBatch?: boolean;
 }
 
 /** Test-time knobs of the Graph directory (not persisted). */
@@ -401,11 +403,12 @@ export function createPortalControls(
       c.epoch += 1;
       c.resetAnswer = answer;
     },
-    throttle({ tenantId, times, retryAfter = '1' }) {
+    throttle({ tenantId, times, retryAfter = '1', inBatch }) {
       knobsOf(state).faults.push({
         ...(tenantId ? { tenantId: tenantOf(tenantId).id } : {}),
         remaining: times,
         retryAfter,
+        ...(inBatch ? { inBatch } : {}),
       });
     },
     setDeltaPaging(options) {

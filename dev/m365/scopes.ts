@@ -40,6 +40,16 @@ export const graphPermissions: readonly GraphPermission[] = [
     consentDisplay: 'Access the directory as you',
   },
   {
+    name: 'TeamsTelephoneNumber.Read.All',
+    adminConsentRequired: true,
+    consentDisplay: 'Read Tenant-Acquired Telephone Number Details',
+  },
+  {
+    name: 'TeamsTelephoneNumber.ReadWrite.All',
+    adminConsentRequired: true,
+    consentDisplay: 'Read and Modify Tenant-Acquired Telephone Number Details',
+  },
+  {
     name: 'Organization.Read.All',
     adminConsentRequired: true,
     consentDisplay: 'Read organization information',

@@ -104,6 +104,11 @@ export interface M365Simulator {
   setUserEnabled(tenantId: string, userId: string, enabled: boolean): void;
   /** Withdraws consent (refresh → AADSTS65001), or deletes the service principal (→ AADSTS700016). */
   removeConsent(tenantId: string, options?: { clientId?: string; deleteServicePrincipal?: boolean }): void;
+  /**
+   * The tenant's grant without these delegated permissions (an admin revoking them on the enterprise
+   * app, or a grant made before the app asked for them): refreshes no longer carry them.
+   */
+  revokeDelegatedPermissions(tenantId: string, names: string[], options?: { clientId?: string }): void;
   /** Tenant-wide consent without the browser: delegated Graph permissions and application permissions. */
   /**
    * The refresh token an admin's consent would have produced for the app (first user of the tenant
@@ -376,6 +381,17 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
           grant.userScopes = {};
           grant.applicationPermissions = [];
         }
+      }
+      state.persist();
+    },
+    revokeDelegatedPermissions: (tenantId, names, revokeOptions = {}) => {
+      const tenant = requireTenant(tenantId);
+      const grant = state.grant(tenant.id, revokeOptions.clientId ?? firstApp.clientId);
+      if (grant) {
+        const gone = new Set(names.map((n) => n.toLowerCase()));
+        grant.adminScopes = grant.adminScopes.filter((s) => !gone.has(s.toLowerCase()));
+        for (const [user, scopes] of Object.entries(grant.userScopes))
+          grant.userScopes[user] = scopes.filter((s) => !gone.has(s.toLowerCase()));
       }
       state.persist();
     },

@@ -3,6 +3,7 @@ import { services } from '../../shared/services';
 import type { Trigger } from '../../shared/triggers';
 import { scheduled, worker } from '../platform';
 import { syncWake } from '../../shared/replication/queues';
+import { changeTriggers } from './changes';
 
 /** One delta sync of one tenant: drains everything asked of it (timer, notifications, operators) in one run. */
 export const replicateTenant = worker({
@@ -26,4 +27,4 @@ export const replicationFanOut = scheduled({
   },
 });
 
-export const replicationTriggers: Trigger[] = [replicateTenant, replicationFanOut];
+export const replicationTriggers: Trigger[] = [replicateTenant, replicationFanOut, ...changeTriggers];

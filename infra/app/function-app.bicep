@@ -66,6 +66,8 @@ var appSettings = {
   // The token verification timer's schedule names this setting (%TOKENS_VERIFY_SCHEDULE%): the host
   // refuses to start a timer whose setting is missing. Every six hours, on the hour (UTC).
   TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *'
+  // Changes queued for a tenant go to Microsoft 365 after this many quiet minutes (as UMP-365).
+  REPLICATION_PUSH_QUIET_MINUTES: '5'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -128,6 +128,8 @@ const schema = z.object({
   REPLICATION_SYNC_MINUTES: positiveInt.max(1440).default(5),
   /** A sync run stops between pages after this long and continues in a new message (below the function timeout). */
   REPLICATION_RUN_BUDGET_SECONDS: positiveInt.max(3600).default(480),
+  /** Changes queued for a tenant are pushed after this many quiet minutes (0: on the next sweep), as UMP-365. */
+  REPLICATION_PUSH_QUIET_MINUTES: z.coerce.number().int().min(0).max(1440).default(5),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -187,7 +189,7 @@ export interface Config {
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
-  replication: { syncMinutes: number; runBudgetMs: number };
+  replication: { syncMinutes: number; runBudgetMs: number; pushQuietMinutes: number };
   sbc: {
     customerDomain: string;
     tagMaxLength: number;
@@ -278,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     replication: {
       syncMinutes: s.REPLICATION_SYNC_MINUTES,
       runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
+      pushQuietMinutes: s.REPLICATION_PUSH_QUIET_MINUTES,
     },
     sbc: {
       customerDomain: s.SBC_CUSTOMER_DOMAIN,

@@ -2,7 +2,8 @@
  * What the provider asks of a customer's Microsoft 365, and how we say it to the customer's admin.
  * Delegated Microsoft Graph permissions: the app acts as the admin who approved it, never beyond
  * that admin's own rights. Replication needs users (with their licences), groups and memberships,
- * and directory roles; sign-in and the refresh token need the OpenID Connect scopes.
+ * and directory roles; changes pushed back need user writes and Teams number assignment; sign-in and
+ * the refresh token need the OpenID Connect scopes.
  */
 export interface RequestedPermission {
   /** As sent to Microsoft. */
@@ -26,6 +27,21 @@ export const graphPermissions: readonly RequestedPermission[] = [
     scope: `${GRAPH_RESOURCE}/Directory.Read.All`,
     description: 'See your organization’s directory, including who holds an admin role and your domains',
   },
+  {
+    scope: `${GRAPH_RESOURCE}/User.ReadWrite.All`,
+    description:
+      'Make the changes your provider queues for your people: department, usage location and licences',
+  },
+  {
+    scope: `${GRAPH_RESOURCE}/TeamsTelephoneNumber.ReadWrite.All`,
+    description: 'Assign the Teams phone numbers your provider manages to your people',
+  },
+];
+
+/** The permissions changes pushed back to Microsoft 365 need; a grant without them waits for re-consent. */
+export const writeScopes: readonly string[] = [
+  `${GRAPH_RESOURCE}/User.ReadWrite.All`,
+  `${GRAPH_RESOURCE}/TeamsTelephoneNumber.ReadWrite.All`,
 ];
 
 export const signInPermissions: readonly RequestedPermission[] = [

@@ -5,6 +5,7 @@ import { maintenancePaths } from './paths/maintenance';
 import { tokenPaths } from './paths/tokens';
 import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
+import { replicationPaths } from './paths/replication';
 import { errorResponse, type JsonSchema, type PathItem } from './schema';
 
 /**
@@ -22,6 +23,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
   };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
+  for (const [path, item] of Object.entries(replicationPaths)) paths[path] = { ...paths[path], ...item };
   // Every route that reads a body reads it with the one JSON reader, which answers 415 to anything else.
   for (const item of Object.values(paths)) {
     for (const op of Object.values(item)) {
@@ -54,6 +56,11 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       {
         name: 'Token health',
         description: "Each customer's access: verified, rotated, renewed before it stops.",
+      },
+      {
+        name: 'Replication',
+        description:
+          "Changes queued for customers' Microsoft 365 users, pushed in batches after a quiet period.",
       },
       {
         name: 'Customer admin pages',

@@ -22,6 +22,7 @@ import {
 } from './repositories';
 import { contentHash, type Reconciliation } from './rules';
 import { createSync, SyncDeadlineError } from './sync';
+import { createChanges } from './changes';
 import { licenceComparison, viewGroup, viewSyncState, viewUser } from './views';
 
 /**
@@ -30,6 +31,7 @@ import { licenceComparison, viewGroup, viewSyncState, viewUser } from './views';
  * ordering system knows, and read by the admin API.
  */
 export { syncMailbox } from './queues';
+export { pushWake } from './changes';
 export type { ReplicationRepositories } from './repositories';
 
 const HEARTBEAT_MS = 3600 * 1000;
@@ -40,6 +42,8 @@ export interface ReplicationConfig {
   syncMinutes: number;
   /** A run stops between pages past this and continues in a new message (the function timeout). */
   runBudgetMs: number;
+  /** Queued changes go to Microsoft 365 after this many quiet minutes (or at once on "replicate"). */
+  pushQuietMinutes: number;
 }
 
 export function createReplication(deps: {
@@ -53,6 +57,8 @@ export function createReplication(deps: {
   subscriptions: Pick<OrderedSubscriptions, 'list'>;
   now: Clock;
   graph?: GraphReader;
+  /** The fetch Graph writes go through (tests wrap it to cut storage off right after an effect). */
+  graphFetch?: typeof fetch;
 }) {
   const repos: ReplicationRepositories = createReplicationRepositories(deps.storage);
   const mailbox = deps.jobs.mailbox(syncMailbox);
@@ -176,11 +182,28 @@ export function createReplication(deps: {
     return map;
   };
 
+  const request = (customerId: string, reason: string, id?: string) =>
+    mailbox.post(customerId, { ...(id ? { id } : {}), payload: { reason } });
+
+  const changes = createChanges({
+    config: { graphBaseUrl: deps.config.graphBaseUrl, pushQuietMinutes: deps.config.pushQuietMinutes },
+    storage: deps.storage,
+    jobs: deps.jobs,
+    customers: deps.customers,
+    tokens: deps.tokens,
+    audit: deps.audit,
+    now: deps.now,
+    requestSync: request,
+    ...(deps.graphFetch ? { fetch: deps.graphFetch } : {}),
+  });
+
   return {
     repos,
     mailbox,
     graph,
     runSync,
+    /** Changes back: queued edits pushed to Microsoft 365 (see README.md). */
+    changes,
 
     /** The queue worker: drains the tenant's mailbox and runs one sync for all it held. */
     async handle(customerId: string, owner: string, log: Log) {
@@ -197,8 +220,7 @@ export function createReplication(deps: {
     },
 
     /** Asks for a sync of one tenant (coalesced with whatever else is pending for it). */
-    request: (customerId: string, reason: string, id?: string) =>
-      mailbox.post(customerId, { ...(id ? { id } : {}), payload: { reason } }),
+    request,
 
     /** The timer: one sync request per active, consented customer; the rest are skipped with the reason. */
     async fanOutAll(log: Log, at: Date): Promise<FanOutResult> {
