@@ -105,8 +105,8 @@ export interface M365Simulator {
   /** Withdraws consent (refresh → AADSTS65001), or deletes the service principal (→ AADSTS700016). */
   removeConsent(tenantId: string, options?: { clientId?: string; deleteServicePrincipal?: boolean }): void;
   /**
-   * The tenant's grant without these delegated permissions (an admin revoking them on the enterprise
-   * app, or a grant made before the app asked for them): refreshes no longer carry them.
+   * The tenant's grant, and the refresh tokens issued under it, without these delegated permissions:
+   * a grant made before the app asked for them. `.default` refreshes no longer carry them.
    */
   revokeDelegatedPermissions(tenantId: string, names: string[], options?: { clientId?: string }): void;
   /** Tenant-wide consent without the browser: delegated Graph permissions and application permissions. */
@@ -386,12 +386,18 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
     },
     revokeDelegatedPermissions: (tenantId, names, revokeOptions = {}) => {
       const tenant = requireTenant(tenantId);
-      const grant = state.grant(tenant.id, revokeOptions.clientId ?? firstApp.clientId);
+      const clientId = revokeOptions.clientId ?? firstApp.clientId;
+      const grant = state.grant(tenant.id, clientId);
       if (grant) {
         const gone = new Set(names.map((n) => n.toLowerCase()));
         grant.adminScopes = grant.adminScopes.filter((s) => !gone.has(s.toLowerCase()));
         for (const [user, scopes] of Object.entries(grant.userScopes))
           grant.userScopes[user] = scopes.filter((s) => !gone.has(s.toLowerCase()));
+        // Refresh tokens issued under the grant carry only what it held (as if issued before them).
+        for (const record of state.refreshTokens.values()) {
+          if (record.tenantId !== tenant.id || record.clientId !== clientId) continue;
+          record.scopes.graph = record.scopes.graph.filter((s) => !gone.has(s.toLowerCase()));
+        }
       }
       state.persist();
     },

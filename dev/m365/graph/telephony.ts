@@ -8,7 +8,7 @@ import type { GraphRequest, GraphRoute } from './types';
 /**
  * Teams telephone number management (Graph v1.0): `POST …/numberAssignments/assignNumber` answers 202
  * with a Location of a long-running operation; `GET …/operations/{id}` (also `operations('{id}')`)
- * reports notStarted → running → succeeded / failed, one step per look; `GET …/numberAssignments` lists
+ * reports notStarted → running → succeeded / failed, one step per look (at it or at its number); `GET …/numberAssignments` lists
  * the tenant's numbers (shown with `+`). A number held by another user makes the operation fail.
  * Permissions: TeamsTelephoneNumber.ReadWrite.All to write, .Read.All or .ReadWrite.All to read.
  */
@@ -117,6 +117,20 @@ function assignNumber(r: GraphRequest): void {
   r.ex.res.end();
 }
 
+/**
+ * An operation moves one step each time someone looks at it (its own GET, or its number in the list):
+ * work Microsoft does in the background, made deterministic for tests.
+ */
+function step(tel: Telephony, op: Operation): string {
+  op.looks++;
+  const status = op.looks === 1 ? 'notStarted' : op.looks === 2 ? 'running' : op.outcome;
+  const entry = tel.numbers.find(
+    (n) => n.telephoneNumber === op.number && n.assignmentTargetId === op.userId,
+  );
+  if (status === 'succeeded' && entry) entry.activationState = 'activated';
+  return status;
+}
+
 function getOperation(r: GraphRequest): void {
   if (!hasPermission(r.principal, read, read)) return denied(r);
   const id = r.params[0] ?? '';
@@ -169,6 +183,12 @@ function listAssignments(r: GraphRequest): void {
         ? n.telephoneNumber === normalise(m[2] ?? '')
         : n.assignmentTargetId === (m[2] ?? '').toLowerCase(),
   );
+  for (const n of value.filter((x) => x.activationState === 'assignmentPending')) {
+    const op = [...tel.operations]
+      .reverse()
+      .find((o) => o.number === n.telephoneNumber && o.userId === n.assignmentTargetId);
+    if (op) step(tel, op);
+  }
   sendGraph(r.ex, 200, {
     '@odata.context': collectionContext(r.base, 'admin/teams/telephoneNumberManagement/numberAssignments'),
     value: value.map((n) => ({ ...n })),

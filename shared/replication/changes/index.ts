@@ -112,6 +112,7 @@ export function createChanges(deps: {
         customerId,
         `The customer's consent is ${gate.replace('_', ' ')}.`,
         CONSENT_RETRY_MS,
+        pushNow,
       );
       await schedule(customerId);
       return { outcome: 'waiting_consent' as const, waiting };
@@ -134,6 +135,7 @@ export function createChanges(deps: {
           customerId,
           `The grant lacks ${lacking.map((s) => s.split('/').pop()).join(', ')}: a re-consent is needed.`,
           CONSENT_RETRY_MS,
+          pushNow,
         );
         await schedule(customerId);
         return { outcome: 'waiting_consent' as const, waiting, lacking };
@@ -145,6 +147,7 @@ export function createChanges(deps: {
           customerId,
           'Microsoft asks for consent again.',
           CONSENT_RETRY_MS,
+          pushNow,
         );
         await schedule(customerId);
         return { outcome: 'waiting_consent' as const, waiting };

@@ -319,10 +319,15 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       return s;
     },
     /** Marks the due changes as waiting for the customer's consent (nothing is sent). */
-    async waitForConsent(customerId: string, reason: string, retryMs: number): Promise<number> {
+    async waitForConsent(
+      customerId: string,
+      reason: string,
+      retryMs: number,
+      pushNow: boolean,
+    ): Promise<number> {
       const now = deps.now().getTime();
       const waiting = (await readOpen(customerId)).filter(
-        (r) => isDue(r.value, now, false) && r.value.status !== 'pushing' && r.value.status !== 'polling',
+        (r) => isDue(r.value, now, pushNow) && r.value.status !== 'pushing' && r.value.status !== 'polling',
       );
       await save(
         waiting.map((r) => ({
