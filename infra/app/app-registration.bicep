@@ -30,6 +30,9 @@ var delegatedPermissions = [
   'User.Read.All'
   'Group.Read.All'
   'Directory.Read.All'
+  // Changes pushed back: user edits and licences, Teams phone numbers.
+  'User.ReadWrite.All'
+  'TeamsTelephoneNumber.ReadWrite.All'
 ]
 
 resource graph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {

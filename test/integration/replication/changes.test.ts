@@ -228,7 +228,6 @@ describe('pushing', () => {
     await push();
     let row = (await rows()).find((r) => r.id === q.ids[0])!;
     expect(row).toMatchObject({ status: 'polling', result: { status: 202 } });
-    const seen: string[] = [];
     for (let i = 0; i < 5 && row.status === 'polling'; i++) {
       // Not before its poll time, even when asked.
       const polls = graphCalls.length;

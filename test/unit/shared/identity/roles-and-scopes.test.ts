@@ -17,7 +17,7 @@ describe('directory roles', () => {
 });
 
 describe('requested scopes', () => {
-  it('sign in, keep access, and read users, groups and the directory on Graph', () => {
+  it('sign in, keep access, read users, groups and the directory, and write back user edits and Teams numbers', () => {
     expect(consentScopes).toEqual([
       'openid',
       'profile',
@@ -25,6 +25,8 @@ describe('requested scopes', () => {
       'https://graph.microsoft.com/User.Read.All',
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
+      'https://graph.microsoft.com/User.ReadWrite.All',
+      'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
     ]);
     for (const p of graphPermissions) expect(p.description.length).toBeGreaterThan(10);
   });

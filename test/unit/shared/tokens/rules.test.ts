@@ -145,12 +145,24 @@ describe('transient failures', () => {
 describe('scope drift', () => {
   it('lists the required scopes the grant lacks, however Microsoft spells them', () => {
     expect(
-      missingScopes(['User.Read.All', 'group.read.all', 'Directory.Read.All', 'openid'], graphScopes),
+      missingScopes(
+        [
+          'User.Read.All',
+          'group.read.all',
+          'Directory.Read.All',
+          'user.readwrite.all',
+          'TeamsTelephoneNumber.ReadWrite.All',
+          'openid',
+        ],
+        graphScopes,
+      ),
     ).toEqual([]);
     expect(missingScopes(graphScopes, graphScopes)).toEqual([]);
     expect(missingScopes(['https://graph.microsoft.com/User.Read.All', 'profile'], graphScopes)).toEqual([
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
+      'https://graph.microsoft.com/User.ReadWrite.All',
+      'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
     ]);
     expect(missingScopes([], ['openid', 'offline_access'])).toEqual([]);
   });
