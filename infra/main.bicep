@@ -82,6 +82,8 @@ var queueNames = [
   'token-verify-poison'
   'replication-sync'
   'replication-sync-poison'
+  'replication-push'
+  'replication-push-poison'
   'sbc-changes'
   'sbc-changes-poison'
 ]

@@ -73,6 +73,8 @@ export function createServices(
     now?: Clock;
     queues?: QueueSender;
     observeTables?: TableRequestObserver;
+    /** What Graph writes go through (a test cuts storage off right after Microsoft acted). */
+    graphFetch?: typeof fetch;
   } = {},
 ): Services {
   const now = overrides.now ?? systemClock;
@@ -238,6 +240,7 @@ export function createServices(
     subscriptions: orders.subscriptions,
     secrets,
     now,
+    ...(overrides.graphFetch ? { graphFetch: overrides.graphFetch } : {}),
   });
   const dialplan = createDialPlan({
     config: config.sbc,

@@ -127,7 +127,7 @@ export interface PortalControls extends VoiceControls, RoleControls {
   /** Invalidates every delta token of the tenant: the next use answers 410 Gone or 400 syncStateNotFound. */
   resetDeltaTokens(tenantId: string, answer?: '410' | 'syncStateNotFound'): void;
   /** The next `times` Graph requests (of a tenant, or all) answer 429 with this Retry-After. */
-  throttle(options: { tenantId?: string; times: number; retryAfter?: string }): void;
+  throttle(options: { tenantId?: string; times: number; retryAfter?: string; inBatch?: boolean }): void;
   /** Delta paging: objects per page, membership entries per page, empty pages before the content. */
   setDeltaPaging(options: { pageSize?: number; membersPerPage?: number; emptyPages?: number }): void;
   /** Graph requests answered per tenant id since the start (or the last reset). */
@@ -141,10 +141,21 @@ export interface GraphFault {
   tenantId?: string;
   remaining: number;
   retryAfter: string;
+  /** Throttles the items inside $batch requests (each answers 429 with its own Retry-After), not requests. */
+  inBatch?: boolean;
 }
 
 /** Test-time knobs of the Graph directory (not persisted). */
+export type ChangeHook = (
+  tenantId: string,
+  kind: 'user' | 'group',
+  id: string,
+  changeType: 'updated' | 'deleted',
+) => void;
+
 export interface DirectoryKnobs {
+  /** Told of every change to a user or group, from the portal or a Graph write (change notifications). */
+  onChange?: ChangeHook;
   pageSize: number;
   membersPerPage: number;
   emptyPages: number;
@@ -182,16 +193,18 @@ export function touchUser(tenant: DirectoryTenant, userId: string): void {
   changesOf(tenant).userVersions[userId] = bump(tenant);
 }
 
+/** A user changed through Graph itself (PATCH, assignLicense): delta sees it, subscriptions are told. */
+export function userWritten(state: SimState, tenant: DirectoryTenant, userId: string): void {
+  touchUser(tenant, userId);
+  knobsOf(state).onChange?.(tenant.id, 'user', userId, 'updated');
+}
+
 export function createPortalControls(
   state: SimState,
   /** Every change to a user or group (change notifications listen here); permanent deletes are `deleted`. */
-  onChange: (
-    tenantId: string,
-    kind: 'user' | 'group',
-    id: string,
-    changeType: 'updated' | 'deleted',
-  ) => void = () => undefined,
+  onChange: ChangeHook = () => undefined,
 ): PortalControls {
+  knobsOf(state).onChange = onChange;
   const tenantOf = (id: string): DirectoryTenant => {
     const t = state.findTenant(id);
     if (!t) throw new Error(`no tenant ${id}`);
@@ -427,11 +440,12 @@ export function createPortalControls(
       c.epoch += 1;
       c.resetAnswer = answer;
     },
-    throttle({ tenantId, times, retryAfter = '1' }) {
+    throttle({ tenantId, times, retryAfter = '1', inBatch }) {
       knobsOf(state).faults.push({
         ...(tenantId ? { tenantId: tenantOf(tenantId).id } : {}),
         remaining: times,
         retryAfter,
+        ...(inBatch ? { inBatch } : {}),
       });
     },
     setDeltaPaging(options) {

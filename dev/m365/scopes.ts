@@ -50,6 +50,16 @@ export const graphPermissions: readonly GraphPermission[] = [
     consentDisplay: 'Read Teams user configurations',
   },
   {
+    name: 'TeamsTelephoneNumber.Read.All',
+    adminConsentRequired: true,
+    consentDisplay: 'Read Tenant-Acquired Telephone Number Details',
+  },
+  {
+    name: 'TeamsTelephoneNumber.ReadWrite.All',
+    adminConsentRequired: true,
+    consentDisplay: 'Read and Modify Tenant-Acquired Telephone Number Details',
+  },
+  {
     name: 'Organization.Read.All',
     adminConsentRequired: true,
     consentDisplay: 'Read organization information',

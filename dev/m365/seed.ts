@@ -253,6 +253,8 @@ export const defaultGraphScopes = [
   'https://graph.microsoft.com/Group.Read.All',
   'https://graph.microsoft.com/Directory.Read.All',
   'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
+  'https://graph.microsoft.com/User.ReadWrite.All',
+  'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
 ];
 
 /** The scopes the provider's app asks for at sign-in (the Graph ones plus the OpenID Connect ones). */

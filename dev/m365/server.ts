@@ -105,6 +105,11 @@ export interface M365Simulator {
   setUserEnabled(tenantId: string, userId: string, enabled: boolean): void;
   /** Withdraws consent (refresh → AADSTS65001), or deletes the service principal (→ AADSTS700016). */
   removeConsent(tenantId: string, options?: { clientId?: string; deleteServicePrincipal?: boolean }): void;
+  /**
+   * The tenant's grant, and the refresh tokens issued under it, without these delegated permissions:
+   * a grant made before the app asked for them. `.default` refreshes no longer carry them.
+   */
+  revokeDelegatedPermissions(tenantId: string, names: string[], options?: { clientId?: string }): void;
   /** Tenant-wide consent without the browser: delegated Graph permissions and application permissions. */
   /**
    * The refresh token an admin's consent would have produced for the app (first user of the tenant
@@ -384,6 +389,23 @@ export async function startM365Simulator(options: M365SimulatorOptions): Promise
           grant.adminScopes = [];
           grant.userScopes = {};
           grant.applicationPermissions = [];
+        }
+      }
+      state.persist();
+    },
+    revokeDelegatedPermissions: (tenantId, names, revokeOptions = {}) => {
+      const tenant = requireTenant(tenantId);
+      const clientId = revokeOptions.clientId ?? firstApp.clientId;
+      const grant = state.grant(tenant.id, clientId);
+      if (grant) {
+        const gone = new Set(names.map((n) => n.toLowerCase()));
+        grant.adminScopes = grant.adminScopes.filter((s) => !gone.has(s.toLowerCase()));
+        for (const [user, scopes] of Object.entries(grant.userScopes))
+          grant.userScopes[user] = scopes.filter((s) => !gone.has(s.toLowerCase()));
+        // Refresh tokens issued under the grant carry only what it held (as if issued before them).
+        for (const record of state.refreshTokens.values()) {
+          if (record.tenantId !== tenant.id || record.clientId !== clientId) continue;
+          record.scopes.graph = record.scopes.graph.filter((s) => !gone.has(s.toLowerCase()));
         }
       }
       state.persist();

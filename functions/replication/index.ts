@@ -5,6 +5,7 @@ import { scheduled, worker } from '../platform';
 import { syncWake } from '../../shared/replication/queues';
 import { replicationReads } from './reads';
 import { receiveGraphLifecycle, receiveGraphNotifications } from './notifications';
+import { changeTriggers } from './changes';
 
 /** One delta sync of one tenant: drains everything asked of it (timer, notifications, operators) in one run. */
 export const replicateTenant = worker({
@@ -34,4 +35,5 @@ export const replicationTriggers: Trigger[] = [
   receiveGraphNotifications,
   receiveGraphLifecycle,
   ...replicationReads,
+  ...changeTriggers,
 ];

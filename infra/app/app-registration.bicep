@@ -31,6 +31,9 @@ var delegatedPermissions = [
   'Group.Read.All'
   'Directory.Read.All'
   'TeamsUserConfiguration.Read.All'
+  // Changes pushed back: user edits and licences, Teams phone numbers.
+  'User.ReadWrite.All'
+  'TeamsTelephoneNumber.ReadWrite.All'
 ]
 
 resource graph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {

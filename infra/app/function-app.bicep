@@ -70,6 +70,8 @@ var appSettings = {
   REPLICATION_VOICE_MINUTES: '60'
   // Admin-role memberships (directoryRoles delta) are checked this often (minutes).
   REPLICATION_ROLES_MINUTES: '15'
+  // Changes queued for a tenant go to Microsoft 365 after this many quiet minutes (as UMP-365).
+  REPLICATION_PUSH_QUIET_MINUTES: '5'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

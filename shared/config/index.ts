@@ -132,6 +132,8 @@ const schema = z.object({
   REPLICATION_VOICE_MINUTES: positiveInt.max(7 * 1440).default(60),
   /** Directory role memberships (admin role revoked) are checked after this many minutes. */
   REPLICATION_ROLES_MINUTES: positiveInt.max(1440).default(15),
+  /** Changes queued for a tenant are pushed after this many quiet minutes (0: on the next sweep), as UMP-365. */
+  REPLICATION_PUSH_QUIET_MINUTES: z.coerce.number().int().min(0).max(1440).default(5),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -191,7 +193,13 @@ export interface Config {
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
-  replication: { syncMinutes: number; runBudgetMs: number; voiceMinutes: number; rolesMinutes: number };
+  replication: {
+    syncMinutes: number;
+    runBudgetMs: number;
+    voiceMinutes: number;
+    rolesMinutes: number;
+    pushQuietMinutes: number;
+  };
   sbc: {
     customerDomain: string;
     tagMaxLength: number;
@@ -284,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
       voiceMinutes: s.REPLICATION_VOICE_MINUTES,
       rolesMinutes: s.REPLICATION_ROLES_MINUTES,
+      pushQuietMinutes: s.REPLICATION_PUSH_QUIET_MINUTES,
     },
     sbc: {
       customerDomain: s.SBC_CUSTOMER_DOMAIN,

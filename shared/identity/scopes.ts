@@ -3,7 +3,8 @@
  * Delegated Microsoft Graph permissions: the app acts as the admin who approved it, never beyond
  * that admin's own rights. Replication needs users (with their licences), groups and memberships,
  * directory roles (who holds an admin role: directoryRoles delta) and each user's Teams voice
- * configuration (userConfigurations); sign-in and the refresh token need the OpenID Connect scopes.
+ * configuration (userConfigurations); changes pushed back need user writes and Teams number
+ * assignment; sign-in and the refresh token need the OpenID Connect scopes.
  */
 export interface RequestedPermission {
   /** As sent to Microsoft. */
@@ -32,6 +33,21 @@ export const graphPermissions: readonly RequestedPermission[] = [
     description:
       'See each person’s Teams phone numbers, voice routing policy, dial plan and Enterprise Voice',
   },
+  {
+    scope: `${GRAPH_RESOURCE}/User.ReadWrite.All`,
+    description:
+      'Make the changes your provider queues for your people: department, usage location and licences',
+  },
+  {
+    scope: `${GRAPH_RESOURCE}/TeamsTelephoneNumber.ReadWrite.All`,
+    description: 'Assign the Teams phone numbers your provider manages to your people',
+  },
+];
+
+/** The permissions changes pushed back to Microsoft 365 need; a grant without them waits for re-consent. */
+export const writeScopes: readonly string[] = [
+  `${GRAPH_RESOURCE}/User.ReadWrite.All`,
+  `${GRAPH_RESOURCE}/TeamsTelephoneNumber.ReadWrite.All`,
 ];
 
 export const signInPermissions: readonly RequestedPermission[] = [

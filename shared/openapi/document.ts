@@ -7,6 +7,7 @@ import { orderEventSchemas, orderPaths, orderWebhooks } from './paths/orders';
 import { publicPaths } from './paths/public';
 import { replicationPaths } from './paths/replication';
 import { replicationNotificationPaths } from './paths/replication-notifications';
+import { replicationChangePaths } from './paths/replication-changes';
 import { errorResponse, type JsonSchema, type PathItem } from './schema';
 
 /**
@@ -25,7 +26,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
   };
   for (const [path, item] of Object.entries(tokenPaths)) paths[path] = { ...paths[path], ...item };
   for (const [path, item] of Object.entries(orderPaths)) paths[path] = { ...paths[path], ...item };
-  for (const [path, item] of Object.entries(replicationPaths)) paths[path] = { ...paths[path], ...item };
+  for (const [path, item] of Object.entries({ ...replicationPaths, ...replicationChangePaths }))
+    paths[path] = { ...paths[path], ...item };
   // Every route that reads a body reads it with the one JSON reader, which answers 415 to anything else.
   for (const item of Object.values(paths)) {
     for (const op of Object.values(item)) {
@@ -62,7 +64,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       {
         name: 'Replication',
         description:
-          "Each tenant's users, groups, memberships, licences and Teams voice, kept by Graph delta queries and change notifications.",
+          "Each tenant's users, groups, memberships, licences and Teams voice, kept by Graph delta queries and change notifications; changes queued for its users, pushed in batches after a quiet period.",
       },
       {
         name: 'Customer admin pages',

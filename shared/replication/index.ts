@@ -37,6 +37,7 @@ import {
   type UserQuery,
 } from './views';
 import { createVoiceRefresh, VoiceForbiddenError, type VoiceCounts } from './voice';
+import { createChanges } from './changes';
 
 /**
  * Replication, the capability: every consented tenant's users, groups, memberships and licences,
@@ -44,6 +45,7 @@ import { createVoiceRefresh, VoiceForbiddenError, type VoiceCounts } from './voi
  * ordering system knows, and read by the admin API.
  */
 export { syncMailbox } from './queues';
+export { pushWake } from './changes';
 export type { ReplicationRepositories } from './repositories';
 
 const HEARTBEAT_MS = 3600 * 1000;
@@ -60,6 +62,8 @@ export interface ReplicationConfig {
   rolesMinutes: number;
   /** The app's public address: Graph delivers change notifications under it. */
   publicBaseUrl: string;
+  /** Queued changes go to Microsoft 365 after this many quiet minutes (or at once on "replicate"). */
+  pushQuietMinutes: number;
 }
 
 export function createReplication(deps: {
@@ -74,8 +78,11 @@ export function createReplication(deps: {
   secrets: Pick<SecretStore, 'get' | 'set'>;
   now: Clock;
   graph?: GraphReader;
-  /** Graph subscription calls (tests and the bench may count them). */
-  fetch?: typeof fetch;
+  /**
+   * The fetch Graph writes and subscription calls go through (tests wrap it to count calls, or to cut
+   * storage off right after an effect).
+   */
+  graphFetch?: typeof fetch;
 }) {
   const repos: ReplicationRepositories = createReplicationRepositories(deps.storage);
   const mailbox = deps.jobs.mailbox(syncMailbox);
@@ -88,7 +95,7 @@ export function createReplication(deps: {
     publicBaseUrl: deps.config.publicBaseUrl,
     post: (customerId, item, options) => mailbox.post(customerId, item, options),
     now: deps.now,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.graphFetch ? { fetch: deps.graphFetch } : {}),
   });
 
   const onReconciliation = async (customerId: string, r: Reconciliation, version: string) => {
@@ -299,12 +306,29 @@ export function createReplication(deps: {
     return partitionOf(customer.id);
   };
 
+  const request = (customerId: string, reason: string, id?: string) =>
+    mailbox.post(customerId, { ...(id ? { id } : {}), payload: { reason } });
+
+  const changes = createChanges({
+    config: { graphBaseUrl: deps.config.graphBaseUrl, pushQuietMinutes: deps.config.pushQuietMinutes },
+    storage: deps.storage,
+    jobs: deps.jobs,
+    customers: deps.customers,
+    tokens: deps.tokens,
+    audit: deps.audit,
+    now: deps.now,
+    requestSync: request,
+    ...(deps.graphFetch ? { fetch: deps.graphFetch } : {}),
+  });
+
   return {
     repos,
     mailbox,
     graph,
     runSync,
     notifications,
+    /** Changes back: queued edits pushed to Microsoft 365 (see README.md). */
+    changes,
 
     /** The queue worker: drains the tenant's mailbox and runs one sync for all it held. */
     async handle(customerId: string, owner: string, log: Log) {
@@ -349,8 +373,7 @@ export function createReplication(deps: {
     },
 
     /** Asks for a sync of one tenant (coalesced with whatever else is pending for it). */
-    request: (customerId: string, reason: string, id?: string) =>
-      mailbox.post(customerId, { ...(id ? { id } : {}), payload: { reason } }),
+    request,
 
     /** The timer: one sync request per active, consented customer; the rest are skipped with the reason. */
     async fanOutAll(log: Log, at: Date): Promise<FanOutResult> {

@@ -228,7 +228,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       // Keep the newest: the old one stays valid at Microsoft, but we never use it again.
       if (result.refreshToken) held.refreshToken = result.refreshToken;
       const granted = result.grantedScopes;
-      access.set(accessKey(customer.id, scopes), {
+      access.set(accessKey(customer, scopes), {
         accessToken: result.accessToken,
         expiresAt: result.expiresAt,
         grantedScopes: granted,
@@ -266,8 +266,10 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   const expectedOf = (scopes: readonly string[]) =>
     scopes.some((s) => s.toLowerCase().endsWith('/.default')) ? required : scopes;
 
-  const accessKey = (customerId: string, scopes: readonly string[]) =>
-    `${key(customerId)}|${[...scopes]
+  // The consent is part of the key: after a re-consent, an access token cached from the old grant
+  // (without the permissions just approved) is not used again.
+  const accessKey = (customer: Pick<Customer, 'id' | 'consentedAt'>, scopes: readonly string[]) =>
+    `${key(customer.id)}|${customer.consentedAt ?? ''}|${[...scopes]
       .map((s) => s.toLowerCase())
       .sort()
       .join(' ')}`;
@@ -360,7 +362,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async redeem(customerOrId, options = {}) {
       const customer = await loadCustomer(customerOrId);
       const scopes = options.scopes ?? requested;
-      const cached = access.get(accessKey(customer.id, scopes));
+      const cached = access.get(accessKey(customer, scopes));
       if (cached && cached.expiresAt.getTime() - ACCESS_TOKEN_MARGIN_MS > now().getTime()) {
         return { ...cached, missingScopes: missingScopes(cached.grantedScopes, expectedOf(scopes)) };
       }

@@ -11,6 +11,10 @@ import { teamsRoutes } from './teams';
 import { subscriptionRoutes } from './subscriptions';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
+import { batchRoute, type Dispatch } from './batch';
+import { telephonyRoutes } from './telephony';
+import { userWriteRoutes } from './user-writes';
+import { readBody } from '../http-util';
 
 /**
  * Microsoft Graph v1.0 on the simulator's host at /v1.0. Every request needs a valid Bearer token for
@@ -26,7 +30,43 @@ export const graphRoutes: GraphRoute[] = [
   ...roleRoutes,
   ...teamsRoutes,
   ...subscriptionRoutes,
+  ...userWriteRoutes,
+  ...telephonyRoutes,
 ];
+
+/** Finds the route for a method and path and runs it (a request of its own, or an item of a $batch). */
+const dispatch: Dispatch = async (ctx, ex, principal, method, path, query, body) => {
+  const now = ctx.state.now();
+  const candidates = allRoutes
+    .map((route) => ({ route, match: route.pattern.exec(path) }))
+    .filter((c) => c.match !== null);
+  if (candidates.length === 0) {
+    const segment = path.split('/').filter(Boolean)[0] ?? '';
+    return sendGraphError(ex, 400, 'BadRequest', `Resource not found for the segment '${segment}'.`, now);
+  }
+  const chosen = candidates.find((c) => c.route.method === method);
+  if (!chosen || !chosen.match) {
+    return sendGraphError(
+      ex,
+      405,
+      'Request_BadRequest',
+      `Specified HTTP method is not allowed for the request target.`,
+      now,
+    );
+  }
+  const request: GraphRequest = {
+    ctx,
+    ex,
+    principal,
+    params: chosen.match.slice(1).map((p) => (p === undefined ? p : decodeURIComponent(p))) as string[],
+    query,
+    base: `${ex.base}/v1.0`,
+    body,
+  };
+  await chosen.route.handler(request);
+};
+
+const allRoutes: GraphRoute[] = [batchRoute(dispatch), ...graphRoutes];
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
@@ -41,7 +81,9 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
   const knobs = knobsOf(ctx.state);
   const tenantId = auth.principal.tenant.id;
   knobs.requests.set(tenantId, (knobs.requests.get(tenantId) ?? 0) + 1);
-  const fault = knobs.faults.find((f) => f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId));
+  const fault = knobs.faults.find(
+    (f) => !f.inBatch && f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId),
+  );
   if (fault) {
     fault.remaining -= 1;
     knobs.faults = knobs.faults.filter((f) => f.remaining > 0);
@@ -51,32 +93,18 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
       'x-ms-throttle-scope': `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`,
     });
   }
-  const candidates = graphRoutes
-    .map((route) => ({ route, match: route.pattern.exec(path) }))
-    .filter((c) => c.match !== null);
-  if (candidates.length === 0) {
-    const segment = path.split('/').filter(Boolean)[0] ?? '';
-    return sendGraphError(ex, 400, 'BadRequest', `Resource not found for the segment '${segment}'.`, now);
+  let body: unknown;
+  if (ex.req.method === 'POST' || ex.req.method === 'PATCH') {
+    const text = await readBody(ex.req);
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        return sendGraphError(ex, 400, 'BadRequest', 'Unable to read JSON request payload.', now);
+      }
+    }
   }
-  const chosen = candidates.find((c) => c.route.method === ex.req.method);
-  if (!chosen || !chosen.match) {
-    return sendGraphError(
-      ex,
-      405,
-      'Request_BadRequest',
-      `Specified HTTP method is not allowed for the request target.`,
-      now,
-    );
-  }
-  const request: GraphRequest = {
-    ctx,
-    ex,
-    principal: auth.principal,
-    params: chosen.match.slice(1).map((p) => (p === undefined ? p : decodeURIComponent(p))) as string[],
-    query: ex.url.searchParams,
-    base: `${ex.base}/v1.0`,
-  };
-  await chosen.route.handler(request);
+  await dispatch(ctx, ex, auth.principal, ex.req.method ?? 'GET', path, ex.url.searchParams, body);
 }
 
 /** GET /oidc/userinfo (the userinfo_endpoint of the OpenID metadata): needs a Graph token with openid. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimState } from '../state';
-import { readBody } from '../http-util';
 import { hasPermission } from './auth';
 import { groupsRead, usersRead } from './delta';
 import { graphErrors, sendGraph, sendGraphError } from './errors';
@@ -201,14 +200,10 @@ function entity(base: string, s: SimSubscription, withContext: boolean): Record<
   };
 }
 
-async function jsonBody(r: GraphRequest, now: number): Promise<Record<string, unknown> | undefined> {
-  const text = await readBody(r.ex.req);
-  try {
-    const v = JSON.parse(text || 'null') as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
+/** The request's JSON object (the dispatcher parsed it once; a $batch item carries its own). */
+function jsonBody(r: GraphRequest, now: number): Record<string, unknown> | undefined {
+  const v = r.body;
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   sendGraphError(r.ex, 400, 'BadRequest', 'Unable to read JSON request payload.', now);
   return undefined;
 }
@@ -263,7 +258,7 @@ function notFound(r: GraphRequest, id: string, now: number): void {
 async function create(r: GraphRequest): Promise<void> {
   const now = r.ctx.state.now();
   const hub = hubOf(r.ctx.state);
-  const body = await jsonBody(r, now);
+  const body = jsonBody(r, now);
   if (!body) return;
   const rawResource = typeof body.resource === 'string' ? body.resource : '';
   const normalized = rawResource.replace(/^\/+/, '').toLowerCase();
@@ -387,7 +382,7 @@ async function update(r: GraphRequest): Promise<void> {
   const hub = hubOf(r.ctx.state);
   const s = owned(r, hub, r.params[0]);
   if (!s) return notFound(r, r.params[0] ?? '', now);
-  const body = await jsonBody(r, now);
+  const body = jsonBody(r, now);
   if (!body) return;
   let expiresAt = s.expiresAt;
   if (body.expirationDateTime !== undefined) {

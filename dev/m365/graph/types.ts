@@ -25,6 +25,8 @@ export interface GraphRequest {
   query: URLSearchParams;
   /** https://host:port/v1.0 — the base of @odata.context and, later, of nextLink/deltaLink. */
   base: string;
+  /** The JSON body of a POST or PATCH (parsed once by the dispatcher; a $batch item's own body). */
+  body?: unknown;
 }
 
 /**

@@ -17,7 +17,7 @@ describe('directory roles', () => {
 });
 
 describe('requested scopes', () => {
-  it('sign in, keep access, and read users, groups, the directory and Teams voice configurations on Graph', () => {
+  it('sign in, keep access, read users, groups, the directory and Teams voice configurations, and write back user edits and Teams numbers', () => {
     expect(consentScopes).toEqual([
       'openid',
       'profile',
@@ -26,6 +26,8 @@ describe('requested scopes', () => {
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
       'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
+      'https://graph.microsoft.com/User.ReadWrite.All',
+      'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
     ]);
     for (const p of graphPermissions) expect(p.description.length).toBeGreaterThan(10);
   });

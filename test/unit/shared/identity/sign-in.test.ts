@@ -74,6 +74,8 @@ describe('the authorize URL', () => {
         'https://graph.microsoft.com/Group.Read.All',
         'https://graph.microsoft.com/Directory.Read.All',
         'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
+        'https://graph.microsoft.com/User.ReadWrite.All',
+        'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
       ].sort(),
     );
     // No secret of ours travels in the browser.

@@ -151,6 +151,8 @@ describe('scope drift', () => {
           'group.read.all',
           'Directory.Read.All',
           'TeamsUserConfiguration.Read.All',
+          'user.readwrite.all',
+          'TeamsTelephoneNumber.ReadWrite.All',
           'openid',
         ],
         graphScopes,
@@ -161,6 +163,8 @@ describe('scope drift', () => {
       'https://graph.microsoft.com/Group.Read.All',
       'https://graph.microsoft.com/Directory.Read.All',
       'https://graph.microsoft.com/TeamsUserConfiguration.Read.All',
+      'https://graph.microsoft.com/User.ReadWrite.All',
+      'https://graph.microsoft.com/TeamsTelephoneNumber.ReadWrite.All',
     ]);
     expect(missingScopes([], ['openid', 'offline_access'])).toEqual([]);
   });

@@ -1,0 +1,350 @@
+import { odata } from '@azure/data-tables';
+import type { Clock } from '../../clock';
+import { MAX_TRANSACTION_OPERATIONS, type Stored } from '../../storage/table-repository';
+import { partitionOf } from '../repositories';
+import type { GraphWriter } from './graph-writes';
+import type { ChangeRow, ItemResult } from './model';
+import type { ChangeRepositories } from './repositories';
+import {
+  graphError,
+  isDue,
+  MAX_ATTEMPTS,
+  outcomeOf,
+  planBatches,
+  resultOf,
+  type ItemAnswer,
+  type ItemOutcome,
+} from './rules';
+
+/**
+ * One push of one tenant's due changes, run only by the holder of the tenant's mailbox lease (so only
+ * one runs per tenant, and change rows are written by nobody else meanwhile). Every change is marked
+ * `pushing` (attempt + 1) before its Graph request; its result is written after. PATCH and
+ * assignLicense set values, so repeating one whose result was lost does no harm; a number assignment
+ * in `pushing` is looked up in `numberAssignments` first and never posted twice.
+ */
+export interface PushSummary {
+  pushed: number;
+  succeeded: number;
+  failed: number;
+  throttled: number;
+  polling: number;
+  batches: number;
+  /** The changes that reached a final state in this push, for the audit. */
+  finished: ChangeRow[];
+}
+
+const NUMBERS = '/admin/teams/telephoneNumberManagement/numberAssignments';
+/** How soon an accepted number assignment's operation is looked at again. */
+export const POLL_SECONDS = 10;
+const RETRY_SECONDS = 60;
+
+export function createPush(deps: { repos: ChangeRepositories; writer: GraphWriter; now: Clock }) {
+  const { changes } = deps.repos;
+  const at = () => deps.now().toISOString();
+  const later = (ms: number) => new Date(deps.now().getTime() + ms).toISOString();
+
+  async function readOpen(customerId: string): Promise<Stored<ChangeRow>[]> {
+    const filter = odata`status ne ${'succeeded'} and status ne ${'failed'}`;
+    const out: Stored<ChangeRow>[] = [];
+    for await (const r of changes.listAll({ partitionKey: partitionOf(customerId), filter })) out.push(r);
+    return out.sort((a, b) => a.value.id.localeCompare(b.value.id));
+  }
+
+  /** Writes rows of one tenant in transactions (the lease holder is their only writer). */
+  async function save(rows: ChangeRow[], op: 'upsert'): Promise<void>;
+  async function save(rows: Stored<ChangeRow>[], op: 'update'): Promise<void>;
+  async function save(rows: (ChangeRow | Stored<ChangeRow>)[], op: 'upsert' | 'update'): Promise<void> {
+    for (let i = 0; i < rows.length; i += MAX_TRANSACTION_OPERATIONS) {
+      const chunk = rows.slice(i, i + MAX_TRANSACTION_OPERATIONS);
+      await changes.transaction(
+        chunk.map((r) =>
+          op === 'update'
+            ? {
+                op: 'update' as const,
+                value: (r as Stored<ChangeRow>).value,
+                etag: (r as Stored<ChangeRow>).etag,
+              }
+            : { op: 'upsert' as const, value: r as ChangeRow },
+        ),
+      );
+    }
+  }
+
+  /** A change after one answer. */
+  function apply(row: ChangeRow, outcome: ItemOutcome, result: ItemResult): ChangeRow {
+    const base = { ...row, result, updatedAt: result.at };
+    switch (outcome.status) {
+      case 'succeeded':
+        return { ...base, status: 'succeeded', finishedAt: result.at };
+      case 'throttled':
+        return { ...base, status: 'throttled', notBefore: later(outcome.retryAfterMs) };
+      case 'retry':
+        return row.attempts >= MAX_ATTEMPTS
+          ? { ...base, status: 'failed', finishedAt: result.at }
+          : { ...base, status: 'queued', notBefore: later(RETRY_SECONDS * 1000 * row.attempts) };
+      case 'dependency':
+        return { ...base, status: 'failed', finishedAt: result.at };
+      case 'failed':
+        return { ...base, status: 'failed', finishedAt: result.at };
+    }
+  }
+
+  async function batches(token: string, rows: Stored<ChangeRow>[], s: PushSummary): Promise<void> {
+    if (rows.length === 0) return;
+    // 1. The attempt is on record before anything reaches Microsoft.
+    const marked = rows.map((r) => ({
+      ...r.value,
+      status: 'pushing' as const,
+      attempts: r.value.attempts + 1,
+      updatedAt: at(),
+    }));
+    await save(
+      marked.map((value, i) => ({ value, etag: rows[i]!.etag })),
+      'update',
+    );
+    for (const plan of planBatches(marked)) {
+      s.batches++;
+      const answer = await deps.writer.batch(token, plan.items);
+      const now = deps.now().getTime();
+      const outcomes = new Map<string, { outcome: ItemOutcome; answer: ItemAnswer }>();
+      for (const item of plan.items) {
+        const a: ItemAnswer =
+          answer.envelope.status === 200
+            ? (answer.items.get(item.id) ?? { status: 502, body: { error: { code: 'missing_response' } } })
+            : answer.envelope;
+        outcomes.set(item.id, { outcome: outcomeOf(a, now), answer: a });
+      }
+      const written: ChangeRow[] = [];
+      for (const item of plan.items) {
+        const row = plan.rows.get(item.id)!;
+        let { outcome, answer: a } = outcomes.get(item.id)!;
+        if (outcome.status === 'dependency') {
+          // 424: what happened to the change it depends on decides (its Retry-After, or its failure).
+          const dep = outcomes.get(item.dependsOn?.[0] ?? '')?.outcome;
+          if (dep?.status === 'throttled' || dep?.status === 'retry') outcome = dep;
+          else {
+            a = {
+              status: 424,
+              body: { error: { code: 'FailedDependency', message: 'The change it depends on failed.' } },
+            };
+          }
+        }
+        const next = apply(row, outcome, resultOf(a, at()));
+        written.push(next);
+        count(s, next);
+      }
+      await save(written, 'upsert');
+    }
+  }
+
+  function count(s: PushSummary, row: ChangeRow): void {
+    s.pushed++;
+    if (row.status === 'succeeded') s.succeeded++;
+    else if (row.status === 'failed') s.failed++;
+    else if (row.status === 'throttled') s.throttled++;
+    else if (row.status === 'polling') s.polling++;
+    if (row.status === 'succeeded' || row.status === 'failed') s.finished.push(row);
+  }
+
+  const digits = (n: string) => n.replace(/^\+/, '');
+
+  /** The tenant's assignment of the change's number, if Microsoft has one (what a lost answer left). */
+  async function lookup(
+    token: string,
+    row: ChangeRow,
+  ): Promise<{ answer: ItemAnswer; entry?: Record<string, unknown> }> {
+    const filter = encodeURIComponent(`telephoneNumber eq '${row.phoneNumber ?? ''}'`);
+    const answer = await deps.writer.send(token, 'GET', `${NUMBERS}?$filter=${filter}`);
+    const value = (answer.body as { value?: unknown } | null)?.value;
+    const entry = Array.isArray(value)
+      ? (value as Record<string, unknown>[]).find(
+          (e) =>
+            String(e.assignmentTargetId ?? '').toLowerCase() === row.userId &&
+            e.activationState !== 'assignmentFailed',
+        )
+      : undefined;
+    return entry ? { answer, entry } : { answer };
+  }
+
+  function fromAssignment(row: ChangeRow, entry: Record<string, unknown>, answer: ItemAnswer): ChangeRow {
+    const result = resultOf(answer, at());
+    return entry.activationState === 'activated'
+      ? { ...row, status: 'succeeded', result, updatedAt: result.at, finishedAt: result.at }
+      : { ...row, status: 'polling', result, notBefore: later(POLL_SECONDS * 1000), updatedAt: result.at };
+  }
+
+  async function number(token: string, stored: Stored<ChangeRow>, s: PushSummary): Promise<void> {
+    let row = stored.value;
+    let etag = stored.etag;
+    if (row.status === 'polling') return void (await poll(token, stored, s));
+    if (row.status === 'pushing') {
+      // An earlier attempt was recorded but not its answer: Microsoft may have it already.
+      const found = await lookup(token, row);
+      const o = outcomeOf(found.answer, deps.now().getTime());
+      if (o.status !== 'succeeded') {
+        const next = apply(row, o, resultOf(found.answer, at()));
+        await changes.update(next, etag);
+        return count(s, next);
+      }
+      if (found.entry) {
+        const next = fromAssignment(row, found.entry, found.answer);
+        await changes.update(next, etag);
+        return count(s, next);
+      }
+    }
+    const marked = await changes.update(
+      { ...row, status: 'pushing', attempts: row.attempts + 1, updatedAt: at() },
+      etag,
+    );
+    row = marked.value;
+    etag = marked.etag;
+    const answer = await deps.writer.send(token, 'POST', `${NUMBERS}/assignNumber`, {
+      // As Microsoft's example writes it: the digits, no '+'.
+      telephoneNumber: digits(row.phoneNumber ?? ''),
+      assignmentTargetId: row.userId,
+      numberType: 'directRouting',
+      assignmentCategory: 'primary',
+    });
+    const result = resultOf(answer, at());
+    const location = answer.headers?.location;
+    const next: ChangeRow =
+      answer.status === 202 && location
+        ? {
+            ...row,
+            status: 'polling',
+            operationUrl: location,
+            result,
+            notBefore: later(POLL_SECONDS * 1000),
+            updatedAt: result.at,
+          }
+        : apply(row, outcomeOf(answer, deps.now().getTime()), result);
+    await changes.update(next, etag);
+    count(s, next);
+  }
+
+  async function poll(token: string, stored: Stored<ChangeRow>, s: PushSummary): Promise<void> {
+    const row = stored.value;
+    let next: ChangeRow;
+    if (!row.operationUrl) {
+      const found = await lookup(token, row);
+      const o = outcomeOf(found.answer, deps.now().getTime());
+      next = found.entry
+        ? fromAssignment(row, found.entry, found.answer)
+        : o.status === 'succeeded'
+          ? {
+              ...row,
+              status: 'failed',
+              result: {
+                status: 404,
+                code: 'assignment_missing',
+                message: 'Microsoft lists no assignment of this number to the user.',
+                at: at(),
+              },
+              updatedAt: at(),
+              finishedAt: at(),
+            }
+          : apply(row, o, resultOf(found.answer, at()));
+    } else {
+      const answer = await deps.writer.send(token, 'GET', row.operationUrl);
+      const o = outcomeOf(answer, deps.now().getTime());
+      if (o.status !== 'succeeded') {
+        next =
+          o.status === 'failed'
+            ? {
+                ...row,
+                status: 'polling',
+                operationUrl: undefined,
+                result: resultOf(answer, at()),
+                notBefore: later(POLL_SECONDS * 1000),
+                updatedAt: at(),
+              }
+            : apply(row, o, resultOf(answer, at()));
+        if (next.status === 'queued') next = { ...next, status: 'polling' };
+      } else {
+        const op = ((answer.body as { value?: unknown } | null)?.value ?? answer.body) as {
+          status?: string;
+          numbers?: { status?: string; statusMessage?: string }[];
+        } | null;
+        const status = op?.status ?? 'running';
+        const result = resultOf(answer, at());
+        if (status === 'succeeded')
+          next = { ...row, status: 'succeeded', result, updatedAt: result.at, finishedAt: result.at };
+        else if (status === 'failed' || status === 'skipped') {
+          const message =
+            op?.numbers?.find((n) => n.statusMessage)?.statusMessage ?? `The number assignment ${status}.`;
+          next = {
+            ...row,
+            status: 'failed',
+            result: { ...result, code: `assignment_${status}`, message: message.slice(0, 500) },
+            updatedAt: result.at,
+            finishedAt: result.at,
+          };
+        } else
+          next = {
+            ...row,
+            status: 'polling',
+            result,
+            notBefore: later(POLL_SECONDS * 1000),
+            updatedAt: result.at,
+          };
+      }
+    }
+    await changes.update(next, stored.etag);
+    count(s, next);
+  }
+
+  return {
+    readOpen,
+    graphError,
+    /** Pushes what is due of one tenant with a token that holds the write permissions. */
+    async run(customerId: string, token: string, pushNow: boolean): Promise<PushSummary> {
+      const s: PushSummary = {
+        pushed: 0,
+        succeeded: 0,
+        failed: 0,
+        throttled: 0,
+        polling: 0,
+        batches: 0,
+        finished: [],
+      };
+      const now = deps.now().getTime();
+      const due = (await readOpen(customerId)).filter((r) => isDue(r.value, now, pushNow));
+      await batches(
+        token,
+        due.filter((r) => r.value.kind !== 'number'),
+        s,
+      );
+      for (const r of due.filter((x) => x.value.kind === 'number')) await number(token, r, s);
+      return s;
+    },
+    /** Marks the due changes as waiting for the customer's consent (nothing is sent). */
+    async waitForConsent(
+      customerId: string,
+      reason: string,
+      retryMs: number,
+      pushNow: boolean,
+    ): Promise<number> {
+      const now = deps.now().getTime();
+      const waiting = (await readOpen(customerId)).filter(
+        (r) => isDue(r.value, now, pushNow) && r.value.status !== 'pushing' && r.value.status !== 'polling',
+      );
+      await save(
+        waiting.map((r) => ({
+          value: {
+            ...r.value,
+            status: 'waiting_consent' as const,
+            notBefore: later(retryMs),
+            result: { status: 403, code: 'waiting_consent', message: reason, at: at() },
+            updatedAt: at(),
+          },
+          etag: r.etag,
+        })),
+        'update',
+      );
+      return waiting.length;
+    },
+  };
+}
+
+export type Push = ReturnType<typeof createPush>;

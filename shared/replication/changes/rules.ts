@@ -1,0 +1,266 @@
+import { z } from 'zod';
+import { retryAfterMs } from '../rules';
+import { openStatuses, type ChangeRow, type ChangeStatus, type ItemResult } from './model';
+
+/** The pure decisions of changes back (unit-tested): input, batching, what an answer means, timing. */
+
+/** ISO 3166-1 alpha-2: the codes Microsoft's `usageLocation` takes. */
+const ISO_3166_ALPHA2 = new Set(
+  (
+    'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW ' +
+    'BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI ' +
+    'FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN ' +
+    'IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME ' +
+    'MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF ' +
+    'PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV ' +
+    'SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE ' +
+    'YT ZA ZM ZW'
+  ).split(' '),
+);
+
+const guid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID')
+  .transform((s) => s.toLowerCase());
+
+/** E.164 (`+` and up to 15 digits), optionally `;ext=` as Teams writes extensions. */
+export const E164 = /^\+[1-9]\d{6,14}(;ext=\d{1,10})?$/;
+
+export const changeInputSchema = z
+  .object({
+    userId: guid,
+    department: z.string().trim().min(1).max(64).nullable().optional(),
+    usageLocation: z
+      .string()
+      .refine((v) => ISO_3166_ALPHA2.has(v), 'must be an ISO 3166-1 alpha-2 country code (upper case)')
+      .nullable()
+      .optional(),
+    addLicenses: z.array(guid).max(20).optional(),
+    removeLicenses: z.array(guid).max(20).optional(),
+    phoneNumber: z.string().regex(E164, 'must be an E.164 number, e.g. +14255551000').optional(),
+  })
+  .strict()
+  .refine(
+    (c) =>
+      c.department !== undefined ||
+      c.usageLocation !== undefined ||
+      (c.addLicenses?.length ?? 0) > 0 ||
+      (c.removeLicenses?.length ?? 0) > 0 ||
+      c.phoneNumber !== undefined,
+    { message: 'a change must set department, usageLocation, addLicenses, removeLicenses or phoneNumber' },
+  )
+  .refine((c) => !(c.addLicenses ?? []).some((s) => (c.removeLicenses ?? []).includes(s)), {
+    message: 'a licence cannot be added and removed at once',
+    path: ['removeLicenses'],
+  });
+export type ChangeInput = z.infer<typeof changeInputSchema>;
+
+export const changesRequestSchema = z
+  .object({ changes: z.array(changeInputSchema).min(1).max(100) })
+  .strict();
+
+/** One input becomes up to three rows, one per Graph write, in the order they must happen. */
+export function rowsOf(
+  input: ChangeInput,
+  base: { customerId: string; actor: string; at: string; notBefore: string; idOf: (n: number) => string },
+  start: number,
+): ChangeRow[] {
+  const rows: ChangeRow[] = [];
+  const common = {
+    customerId: base.customerId,
+    userId: input.userId,
+    status: 'queued' as const,
+    attempts: 0,
+    notBefore: base.notBefore,
+    actor: base.actor,
+    createdAt: base.at,
+    updatedAt: base.at,
+  };
+  if (input.department !== undefined || input.usageLocation !== undefined) {
+    rows.push({
+      ...common,
+      id: base.idOf(start + rows.length),
+      kind: 'profile',
+      profile: {
+        ...(input.department !== undefined ? { department: input.department } : {}),
+        ...(input.usageLocation !== undefined ? { usageLocation: input.usageLocation } : {}),
+      },
+    });
+  }
+  if ((input.addLicenses?.length ?? 0) + (input.removeLicenses?.length ?? 0) > 0) {
+    rows.push({
+      ...common,
+      id: base.idOf(start + rows.length),
+      kind: 'licences',
+      addLicenses: input.addLicenses ?? [],
+      removeLicenses: input.removeLicenses ?? [],
+    });
+  }
+  if (input.phoneNumber !== undefined) {
+    rows.push({
+      ...common,
+      id: base.idOf(start + rows.length),
+      kind: 'number',
+      phoneNumber: input.phoneNumber,
+    });
+  }
+  return rows;
+}
+
+export const MAX_BATCH = 20;
+
+export interface BatchRequestItem {
+  id: string;
+  method: 'PATCH' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  dependsOn?: string[];
+}
+
+/** The Graph request a profile or licence change makes. */
+export function requestOf(row: ChangeRow, itemId: string, dependsOn?: string): BatchRequestItem {
+  const user = `/users/${encodeURIComponent(row.userId)}`;
+  const headers = { 'Content-Type': 'application/json' };
+  const base =
+    row.kind === 'profile'
+      ? { id: itemId, method: 'PATCH' as const, url: user, headers, body: { ...row.profile } }
+      : {
+          id: itemId,
+          method: 'POST' as const,
+          url: `${user}/assignLicense`,
+          headers,
+          body: {
+            addLicenses: (row.addLicenses ?? []).map((skuId) => ({ skuId, disabledPlans: [] })),
+            removeLicenses: row.removeLicenses ?? [],
+          },
+        };
+  return dependsOn ? { ...base, dependsOn: [dependsOn] } : base;
+}
+
+/**
+ * $batch requests of at most 20 items. A user's licence change goes in the same request as their
+ * profile change and depends on it (a usage location must be set before a licence is assigned).
+ */
+export function planBatches(
+  rows: ChangeRow[],
+): { items: BatchRequestItem[]; rows: Map<string, ChangeRow> }[] {
+  const groups: ChangeRow[][] = [];
+  const byUser = new Map<string, ChangeRow[]>();
+  for (const r of rows) {
+    if (r.kind === 'number') continue;
+    let g = byUser.get(r.userId);
+    if (!g) {
+      g = [];
+      byUser.set(r.userId, g);
+      groups.push(g);
+    }
+    g.push(r);
+  }
+  const out: { items: BatchRequestItem[]; rows: Map<string, ChangeRow> }[] = [];
+  let current: { items: BatchRequestItem[]; rows: Map<string, ChangeRow> } | undefined;
+  for (const group of groups) {
+    // Several changes of one kind for one user: each goes alone (their order holds across requests).
+    const sorted = [...group].sort((a, b) => a.id.localeCompare(b.id));
+    for (let i = 0; i < sorted.length;) {
+      const first = sorted[i]!;
+      const next = sorted[i + 1];
+      const pair = first.kind === 'profile' && next?.kind === 'licences' ? [first, next] : [first];
+      i += pair.length;
+      if (!current || current.items.length + pair.length > MAX_BATCH) {
+        current = { items: [], rows: new Map() };
+        out.push(current);
+      }
+      let previous: string | undefined;
+      for (const r of pair) {
+        const itemId = String(current.items.length + 1);
+        current.items.push(requestOf(r, itemId, previous));
+        current.rows.set(itemId, r);
+        previous = itemId;
+      }
+    }
+  }
+  return out;
+}
+
+export interface ItemAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export type ItemOutcome =
+  | { status: 'succeeded' }
+  | { status: 'throttled'; retryAfterMs: number }
+  | { status: 'retry' }
+  | { status: 'failed'; code: string; message: string }
+  | { status: 'dependency' };
+
+/** Reads a header of a batch item case-insensitively (Microsoft writes `Retry-After` or `retry-after`). */
+export function headerOf(headers: Record<string, string> | undefined, name: string): string | undefined {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key ? headers?.[key] : undefined;
+}
+
+export function graphError(body: unknown): { code: string; message: string } {
+  const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return {
+    code: typeof e?.code === 'string' ? e.code.slice(0, 200) : 'unknown',
+    message: typeof e?.message === 'string' ? e.message.slice(0, 500) : '',
+  };
+}
+
+/** What one answer (a batch item's, or a request's) means for its change. */
+export function outcomeOf(answer: ItemAnswer, now: number): ItemOutcome {
+  const s = answer.status;
+  if (s >= 200 && s < 300) return { status: 'succeeded' };
+  if (s === 429 || s === 503)
+    return {
+      status: 'throttled',
+      retryAfterMs: retryAfterMs(headerOf(answer.headers, 'retry-after'), now, 10_000),
+    };
+  if (s === 424) return { status: 'dependency' };
+  if (s >= 500 || s === 401 || s === 408) return { status: 'retry' };
+  return { status: 'failed', ...graphError(answer.body) };
+}
+
+export const resultOf = (answer: ItemAnswer, at: string): ItemResult => {
+  const e = answer.status >= 400 ? graphError(answer.body) : undefined;
+  return {
+    status: answer.status,
+    ...(e && e.code !== 'unknown' ? { code: e.code } : {}),
+    ...(e?.message ? { message: e.message } : {}),
+    at,
+  };
+};
+
+/** A change's attempts before a transient failure becomes final. */
+export const MAX_ATTEMPTS = 8;
+
+/** Which open changes a push takes now: queued ones after their quiet period (or at once when asked). */
+export function isDue(row: ChangeRow, now: number, pushNow: boolean): boolean {
+  if (!openStatuses.includes(row.status)) return false;
+  const ready = Date.parse(row.notBefore) <= now;
+  switch (row.status) {
+    case 'queued':
+    case 'waiting_consent':
+      return ready || pushNow;
+    case 'pushing':
+      return true;
+    default:
+      // A Retry-After is honoured even when an operator asks to push now.
+      return ready;
+  }
+}
+
+/** When the tenant's next push is due: the earliest moment an open change may go. */
+export function nextPushAt(rows: ChangeRow[]): string | undefined {
+  let next: string | undefined;
+  for (const r of rows) {
+    if (!openStatuses.includes(r.status)) continue;
+    if (next === undefined || r.notBefore < next) next = r.notBefore;
+  }
+  return next;
+}
+
+export const isFinal = (s: ChangeStatus): boolean => s === 'succeeded' || s === 'failed';

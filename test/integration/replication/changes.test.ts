@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changesOf, skus } from '../../../dev/m365/directory';
+import { driveSignIn } from '../../../dev/m365/driver';
+import { telephonyOf } from '../../../dev/m365/graph/telephony';
+import { seedIds } from '../../../dev/m365/seed';
+import { startLocalStack, type LocalStack } from '../../../dev/stack';
+import { loadConfig } from '../../../shared/config';
+import { ValidationError } from '../../../shared/errors';
+import { createLog } from '../../../shared/log';
+import { createServices, type Services } from '../../../shared/services';
+import { startFaultyStack, type FaultyStack } from '../../helpers/faults';
+import { uniquePrefix } from '../../helpers/stack';
+
+/**
+ * Changes back to Microsoft 365 against the real pieces: Azurite, a private simulated Microsoft 365
+ * (its $batch, user writes and Teams number assignment), the customer consented through onboarding's
+ * own pages. The clock is the test's: quiet periods and Retry-Afters pass when the test says so.
+ */
+let stack: LocalStack;
+let services: Services;
+let settings: Record<string, string>;
+let clock = Date.now();
+const now = () => new Date(clock);
+const graphCalls: string[] = [];
+const c = seedIds.contoso;
+const log = createLog({
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} as unknown as Parameters<typeof createLog>[0]);
+
+const recording =
+  (sink: string[], after?: (method: string, url: string) => void): typeof fetch =>
+  async (input, init) => {
+    const url = String(input);
+    const method = init?.method ?? 'GET';
+    sink.push(`${method} ${url.replace(/^https:\/\/[^/]+\/v1\.0/, '')}`);
+    const res = await fetch(input, init);
+    after?.(method, url);
+    return res;
+  };
+
+async function consent(s: Services, customerId: string) {
+  const sent = await s.invitations.send(customerId, 'test');
+  const started = await s.consent.start(
+    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
+  );
+  if (started.kind !== 'redirect') throw new Error('consent start refused');
+  const walk = await driveSignIn(started.location, {
+    account: 'patti@contoso.com',
+    consentForOrganization: true,
+  });
+  const done = await s.consent.callback(
+    Object.fromEntries(new URL(walk.location ?? '').searchParams),
+    started.browserKey,
+  );
+  if (done.kind !== 'consented') throw new Error(`consent refused: ${done.kind}`);
+}
+
+let customerId: string;
+beforeAll(async () => {
+  stack = await startLocalStack({ ports: 'free', quiet: true });
+  settings = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix(), REPLICATION_PUSH_QUIET_MINUTES: '5' };
+  process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+  process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
+  services = createServices(loadConfig(settings), { now, graphFetch: recording(graphCalls) });
+  customerId = `chg-${Date.now().toString(36)}`;
+  await services.customers.create(
+    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
+    'test',
+  );
+  await consent(services, customerId);
+  stack.m365.portal.setSubscribedSkus(c.tenantId, [
+    { skuId: skus.SPE_E3, skuPartNumber: 'SPE_E3', enabledUnits: 100 },
+    { skuId: skus.ENTERPRISEPACK, skuPartNumber: 'ENTERPRISEPACK', enabledUnits: 1 },
+  ]);
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const tenant = () => stack.m365.tenants.find((t) => t.id === c.tenantId)!;
+const user = (id: string) => tenant().users.find((u) => u.id === id)!;
+const changes = () => services.replication.changes;
+const rows = async (status?: string) =>
+  (await changes().list(customerId, { pageSize: '500', ...(status ? { status } : {}) })).items;
+const push = () => changes().handle(customerId, `msg:${randomUUID()}`, log);
+/** What the timer does every minute: the sweep wakes the tenant's push when it is due, the worker runs it. */
+const sweepAndPush = async () => {
+  await services.jobs.due.sweep(log);
+  return push();
+};
+const batches = () => graphCalls.filter((l) => l === 'POST /$batch').length;
+
+describe('queueing changes', () => {
+  it('bad input is a 400 naming the field, and changes nothing', async () => {
+    const bad = [
+      { changes: [{ userId: 'not-a-guid', department: 'Sales' }] },
+      { changes: [{ userId: c.user, usageLocation: 'XX' }] },
+      { changes: [{ userId: c.user, usageLocation: 'gb' }] },
+      { changes: [{ userId: c.user, phoneNumber: '0044 20 7946 0000' }] },
+      { changes: [{ userId: c.user, addLicenses: ['E3'] }] },
+      { changes: [{ userId: c.user }] },
+      { changes: [] },
+      { changes: [{ userId: c.user, department: 'Sales', password: 'x' }] },
+    ];
+    for (const body of bad) {
+      const e = await changes()
+        .enqueue(customerId, body, 'operator')
+        .catch((x: unknown) => x);
+      expect(e, JSON.stringify(body)).toBeInstanceOf(ValidationError);
+    }
+    expect(await rows()).toHaveLength(0);
+    await expect(
+      changes().enqueue('no-such-customer', { changes: [{ userId: c.user, department: 'X' }] }, 'op'),
+    ).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('pushing', () => {
+  it('45 changes wait out the quiet period, then go in 3 $batch requests; each result is kept; a delta sync follows', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 45; i++) {
+      const u = stack.m365.portal.addUser(c.tenantId, {
+        userPrincipalName: `bulk${i}.${Date.now()}@contoso.com`,
+        usageLocation: 'US',
+      });
+      ids.push(u.id);
+    }
+    const queued = await changes().enqueue(
+      customerId,
+      { changes: ids.map((userId, i) => ({ userId, department: `Dept ${i}` })) },
+      'operator:alice',
+    );
+    expect(queued.ids).toHaveLength(45);
+    const before = batches();
+    // Four minutes on: still quiet, the sweep wakes nothing.
+    clock += 4 * 60_000;
+    const early = await services.jobs.due.sweep(log);
+    expect(early.requeued['replication.push'] ?? 0).toBe(0);
+    clock += 61_000;
+    const swept = await services.jobs.due.sweep(log);
+    expect(swept.requeued['replication.push']).toBe(1);
+    const outcome = await push();
+    expect(outcome).toMatchObject({ outcome: 'pushed', succeeded: 45, batches: 3 });
+    expect(batches() - before).toBe(3);
+    expect(ids.map((id) => user(id).department)).toEqual(ids.map((_, i) => `Dept ${i}`));
+    const done = await rows('succeeded');
+    expect(done).toHaveLength(45);
+    expect(done[0]).toMatchObject({ attempts: 1, result: { status: 204 }, notBefore: null });
+    expect(await services.replication.mailbox.pending(customerId)).toBeGreaterThan(0);
+    const audit = await services.audit.list({ customerId });
+    expect(
+      audit.items.some((a) => a.action === 'replication.changes.queued' && a.actor === 'operator:alice'),
+    ).toBe(true);
+    expect(
+      audit.items.some((a) => a.action === 'replication.changes.pushed' && a.actor === 'operator:alice'),
+    ).toBe(true);
+  });
+
+  it('a usage location goes before the licence that needs it; an unknown licence fails with Microsoft’s words; replicate pushes at once', async () => {
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `lic.${Date.now()}@contoso.com` });
+    const unknownSku = randomUUID();
+    const q = await changes().enqueue(
+      customerId,
+      {
+        changes: [
+          { userId: u.id, usageLocation: 'GB', addLicenses: [skus.SPE_E3] },
+          { userId: c.user, addLicenses: [unknownSku] },
+        ],
+      },
+      'operator',
+    );
+    expect(q.ids).toHaveLength(3);
+    const answer = await changes().replicate(customerId, 'operator');
+    expect(answer.open).toBe(3);
+    await push();
+    expect(user(u.id).usageLocation).toBe('GB');
+    expect(changesOf(tenant()).licenses[u.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
+    const all = await rows();
+    const mine = all.filter((r) => q.ids.includes(r.id));
+    expect(mine.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'failed']);
+    expect(mine[2]!.result).toMatchObject({ status: 400, code: 'Request_BadRequest' });
+    expect(mine[2]!.result?.message).toContain(unknownSku);
+  });
+
+  it('a throttled item waits for its own Retry-After (fractional seconds), even when an operator asks to push now', async () => {
+    stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '2.5', inBatch: true });
+    const q = await changes().enqueue(
+      customerId,
+      {
+        changes: [
+          { userId: c.user, department: 'Throttled' },
+          { userId: c.admin, department: 'Fine' },
+        ],
+      },
+      'operator',
+    );
+    await changes().replicate(customerId, 'operator');
+    const first = await push();
+    expect(first).toMatchObject({ throttled: 1, succeeded: 1 });
+    const mine = (await rows()).filter((r) => q.ids.includes(r.id));
+    const throttled = mine.find((r) => r.status === 'throttled')!;
+    expect(Date.parse(throttled.notBefore ?? '') - clock).toBe(2500);
+    expect(throttled.result).toMatchObject({ status: 429 });
+    const sent = batches();
+    await changes().replicate(customerId, 'operator');
+    await push();
+    expect(batches()).toBe(sent);
+    // The sweep takes what fell due before its run.
+    clock += 2501;
+    await sweepAndPush();
+    expect(batches()).toBe(sent + 1);
+    const after = (await rows()).filter((r) => q.ids.includes(r.id));
+    expect(after.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(after.find((r) => r.id === throttled.id)!.attempts).toBe(2);
+  });
+
+  it('a Teams number: 202 and an operation polled at its due times until it succeeds; a number held by someone else fails', async () => {
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, phoneNumber: '+14255550101' }] },
+      'operator',
+    );
+    await changes().replicate(customerId, 'operator');
+    await push();
+    let row = (await rows()).find((r) => r.id === q.ids[0])!;
+    expect(row).toMatchObject({ status: 'polling', result: { status: 202 } });
+    for (let i = 0; i < 5 && row.status === 'polling'; i++) {
+      // Not before its poll time, even when asked.
+      const polls = graphCalls.length;
+      await changes().replicate(customerId, 'operator');
+      await push();
+      expect(graphCalls.slice(polls)).toEqual([]);
+      clock += 10_001;
+      await sweepAndPush();
+      row = (await rows()).find((r) => r.id === q.ids[0])!;
+    }
+    expect(row.status).toBe('succeeded');
+    expect(telephonyOf(tenant()).numbers.find((n) => n.telephoneNumber === '+14255550101')).toMatchObject({
+      assignmentTargetId: c.user,
+      activationState: 'activated',
+    });
+    const taken = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.admin, phoneNumber: '+14255550101' }] },
+      'operator',
+    );
+    await changes().replicate(customerId, 'operator');
+    await push();
+    for (let i = 0; i < 4; i++) {
+      clock += 10_001;
+      await sweepAndPush();
+    }
+    const failed = (await rows()).find((r) => r.id === taken.ids[0])!;
+    expect(failed).toMatchObject({ status: 'failed', result: { code: 'assignment_failed' } });
+  });
+});
+
+describe('an effect outside our storage happens once', () => {
+  let faulty: FaultyStack;
+  afterAll(async () => {
+    await faulty?.close();
+  });
+
+  it('storage goes away right after Microsoft accepted a number assignment: the retry finds it and posts nothing more', async () => {
+    faulty = await startFaultyStack(settings, stack.urls);
+    process.env.IDENTITY_ENDPOINT = faulty.settings.IDENTITY_ENDPOINT;
+    const calls: string[] = [];
+    let blocked = false;
+    const proxied = createServices(loadConfig(faulty.settings), {
+      now,
+      graphFetch: recording(calls, (method, url) => {
+        if (!blocked && method === 'POST' && url.endsWith('/assignNumber')) {
+          blocked = true;
+          faulty.storage.block();
+        }
+      }),
+    });
+    const q = await proxied.replication.changes.enqueue(
+      customerId,
+      { changes: [{ userId: c.admin, phoneNumber: '+14255550199' }] },
+      'operator',
+    );
+    await proxied.replication.changes.replicate(customerId, 'operator');
+    const owner = `msg:${randomUUID()}`;
+    await expect(proxied.replication.changes.handle(customerId, owner, log)).rejects.toThrow();
+    faulty.storage.unblock();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing', attempts: 1 });
+    // The same message comes back (its worker died): it looks the number up instead of posting it again.
+    await proxied.replication.changes.handle(customerId, owner, log);
+    for (let i = 0; i < 4; i++) {
+      clock += 10_001;
+      await proxied.jobs.due.sweep(log);
+      await proxied.replication.changes.handle(customerId, owner, log);
+    }
+    expect(calls.filter((l) => l.endsWith('/assignNumber'))).toHaveLength(1);
+    expect(telephonyOf(tenant()).numbers.filter((n) => n.telephoneNumber === '+14255550199')).toHaveLength(1);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded' });
+  }, 60_000);
+});
+
+describe('write permissions', () => {
+  it('a customer whose grant predates the write scopes is re-invited; their changes wait for consent, then go', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    stack.m365.revokeDelegatedPermissions(c.tenantId, [
+      'User.ReadWrite.All',
+      'TeamsTelephoneNumber.ReadWrite.All',
+    ]);
+    clock += 2 * 3600_000; // past the cached access token
+    const checked = await services.tokenChecks.check(customerId, { actor: 'token-health', log, force: true });
+    expect(checked).toMatchObject({
+      outcome: 'verified',
+      health: { status: 'needs_consent', reason: 'scope_drift' },
+    });
+    if (checked.outcome === 'verified') expect(checked.actions).toContain('reinvite');
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, department: 'After consent' }] },
+      'operator',
+    );
+    await changes().replicate(customerId, 'operator');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'waiting_consent' });
+    expect(user(c.user).department).not.toBe('After consent');
+    await consent(services, customerId);
+    await changes().replicate(customerId, 'operator');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded' });
+    expect(user(c.user).department).toBe('After consent');
+  }, 60_000);
+});
