@@ -306,6 +306,22 @@ export function createReplication(deps: {
     return partitionOf(customer.id);
   };
 
+  async function refreshVoiceUser(customerId: string, userId: string) {
+    const customer = await deps.customers.find(customerId);
+    if (!customer) return { outcome: 'missing' as const };
+    const refusal = serviceGate(customer);
+    if (refusal) return { outcome: 'skipped' as const, reason: refusal };
+    const access = await deps.tokens.redeem(customer);
+    try {
+      return await voice.refreshUser(customerId, userId, access.accessToken);
+    } catch (e) {
+      if (e instanceof GraphThrottledError)
+        return { outcome: 'throttled' as const, retryAfterSeconds: Math.ceil(e.retryAfterMs / 1000) };
+      if (e instanceof VoiceForbiddenError) return { outcome: 'forbidden' as const, reason: e.message };
+      throw e;
+    }
+  }
+
   const request = (customerId: string, reason: string, id?: string) =>
     mailbox.post(customerId, { ...(id ? { id } : {}), payload: { reason } });
 
@@ -318,6 +334,7 @@ export function createReplication(deps: {
     audit: deps.audit,
     now: deps.now,
     requestSync: request,
+    refreshVoice: (customerId, userId) => refreshVoiceUser(customerId, userId),
     ...(deps.graphFetch ? { fetch: deps.graphFetch } : {}),
   });
 
@@ -356,21 +373,7 @@ export function createReplication(deps: {
      * (numbers and policies have no delta). Written only if it changed. Throttling is answered,
      * not slept through: the caller retries after `retryAfterSeconds`.
      */
-    async refreshVoiceUser(customerId: string, userId: string) {
-      const customer = await deps.customers.find(customerId);
-      if (!customer) return { outcome: 'missing' as const };
-      const refusal = serviceGate(customer);
-      if (refusal) return { outcome: 'skipped' as const, reason: refusal };
-      const access = await deps.tokens.redeem(customer);
-      try {
-        return await voice.refreshUser(customerId, userId, access.accessToken);
-      } catch (e) {
-        if (e instanceof GraphThrottledError)
-          return { outcome: 'throttled' as const, retryAfterSeconds: Math.ceil(e.retryAfterMs / 1000) };
-        if (e instanceof VoiceForbiddenError) return { outcome: 'forbidden' as const, reason: e.message };
-        throw e;
-      }
-    },
+    refreshVoiceUser,
 
     /** Asks for a sync of one tenant (coalesced with whatever else is pending for it). */
     request,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DirectoryTenant } from '../state';
+import { voiceOf } from '../directory-voice';
 import { hasPermission } from './auth';
 import { graphErrors, graphHeaders, sendGraph, sendGraphError } from './errors';
 import { collectionContext } from './odata';
@@ -121,13 +122,34 @@ function assignNumber(r: GraphRequest): void {
  * An operation moves one step each time someone looks at it (its own GET, or its number in the list):
  * work Microsoft does in the background, made deterministic for tests.
  */
-function step(tel: Telephony, op: Operation): string {
+function step(tenant: DirectoryTenant, op: Operation, now: number): string {
+  const tel = telephonyOf(tenant);
   op.looks++;
   const status = op.looks === 1 ? 'notStarted' : op.looks === 2 ? 'running' : op.outcome;
   const entry = tel.numbers.find(
     (n) => n.telephoneNumber === op.number && n.assignmentTargetId === op.userId,
   );
-  if (status === 'succeeded' && entry) entry.activationState = 'activated';
+  if (status === 'succeeded' && entry && entry.activationState !== 'activated') {
+    entry.activationState = 'activated';
+    // The user's Teams configuration (userConfigurations) now shows the number.
+    const voice = voiceOf(tenant);
+    const v = (voice[op.userId] ??= {
+      telephoneNumbers: [],
+      policies: {},
+      isEnterpriseVoiceEnabled: false,
+      modifiedDateTime: new Date(now).toISOString(),
+    });
+    const category = entry.assignmentCategory === 'primary' ? 'primary' : 'alternate';
+    v.telephoneNumbers = [
+      ...v.telephoneNumbers.filter(
+        (n) =>
+          n.telephoneNumber !== entry.telephoneNumber &&
+          (category !== 'primary' || n.assignmentCategory !== 'primary'),
+      ),
+      { telephoneNumber: entry.telephoneNumber, assignmentCategory: category },
+    ];
+    v.modifiedDateTime = new Date(now).toISOString();
+  }
   return status;
 }
 
@@ -137,12 +159,10 @@ function getOperation(r: GraphRequest): void {
   const tel = telephonyOf(r.principal.tenant);
   const op = tel.operations.find((o) => o.id === id);
   if (!op) return sendGraphError(r.ex, 404, 'NotFound', graphErrors.notFound(id), r.ctx.state.now());
-  op.looks++;
-  const status = op.looks === 1 ? 'notStarted' : op.looks === 2 ? 'running' : op.outcome;
+  const status = step(r.principal.tenant, op, r.ctx.state.now());
   const entry = tel.numbers.find(
     (n) => n.telephoneNumber === op.number && n.assignmentTargetId === op.userId,
   );
-  if (status === 'succeeded' && entry) entry.activationState = 'activated';
   const location = entry
     ? `${r.base}${root}/numberAssignments/${entry.id}`
     : `${r.base}${root}/numberAssignments`;
@@ -187,7 +207,7 @@ function listAssignments(r: GraphRequest): void {
     const op = [...tel.operations]
       .reverse()
       .find((o) => o.number === n.telephoneNumber && o.userId === n.assignmentTargetId);
-    if (op) step(tel, op);
+    if (op) step(r.principal.tenant, op, r.ctx.state.now());
   }
   sendGraph(r.ex, 200, {
     '@odata.context': collectionContext(r.base, 'admin/teams/telephoneNumberManagement/numberAssignments'),

@@ -48,6 +48,8 @@ export function createChanges(deps: {
   now: Clock;
   /** Asks replication for a delta sync of the tenant after a push. */
   requestSync: (customerId: string, reason: string) => Promise<unknown>;
+  /** Teams voice has no delta: a user whose number was just assigned is read again at once. */
+  refreshVoice: (customerId: string, userId: string) => Promise<unknown>;
   fetch?: typeof fetch;
 }) {
   const repos = createChangeRepositories(deps.storage, deps.jobs.due);
@@ -157,6 +159,11 @@ export function createChanges(deps: {
     const s = await push.run(customerId, token, pushNow);
     if (s.finished.length > 0) await auditPushed(customerId, s);
     if (s.succeeded > 0) await deps.requestSync(customerId, 'pushed');
+    const numbered = new Set(
+      s.finished.filter((c) => c.kind === 'number' && c.status === 'succeeded').map((c) => c.userId),
+    );
+    // Best effort: the hourly refresh makes good a refresh that fails here.
+    for (const userId of numbered) await deps.refreshVoice(customerId, userId).catch(() => undefined);
     await schedule(customerId);
     // A poll or a short Retry-After: wake sooner than the sweep's minute.
     if (s.polling > 0)

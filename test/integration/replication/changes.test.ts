@@ -243,6 +243,9 @@ describe('pushing', () => {
       assignmentTargetId: c.user,
       activationState: 'activated',
     });
+    // Teams voice has no delta: the user's configuration was read again right after the push.
+    const voice = await services.replication.repos.voice.get(customerId.toLowerCase(), c.user);
+    expect(voice?.value).toMatchObject({ primaryNumber: '+14255550101' });
     const taken = await changes().enqueue(
       customerId,
       { changes: [{ userId: c.admin, phoneNumber: '+14255550101' }] },
