@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startHost, type HostJson } from '../dev/host';
-import { driveSignIn } from '../dev/m365/driver';
 import { seedIds } from '../dev/m365/seed';
 import { freePort } from '../dev/ports';
 import { startLocalStack } from '../dev/stack';
@@ -12,6 +11,7 @@ import { loadConfig } from '../shared/config';
 import { silentLog } from '../shared/log';
 import { createServices } from '../shared/services';
 import { withQueuePrefix } from '../shared/triggers';
+import { consentedCustomer } from '../test/helpers/consent';
 
 /**
  * A change in the Microsoft portal, visible in our tables: through change notifications (Graph
@@ -62,24 +62,7 @@ export async function notificationBench(
     try {
       const c = seedIds.contoso;
       const customerId = `bench-${randomBytes(3).toString('hex')}`;
-      await services.customers.create(
-        { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
-        'bench',
-      );
-      const sent = await services.invitations.send(customerId, 'bench');
-      const started = await services.consent.start(
-        new URL(sent.url ?? 'https://x.invalid/').pathname.split('/').pop() ?? '',
-      );
-      if (started.kind !== 'redirect') throw new Error('consent start refused');
-      const walk = await driveSignIn(started.location, {
-        account: 'patti@contoso.com',
-        consentForOrganization: true,
-      });
-      const done = await services.consent.callback(
-        Object.fromEntries(new URL(walk.location ?? '').searchParams),
-        started.browserKey,
-      );
-      if (done.kind !== 'consented') throw new Error('consent refused');
+      await consentedCustomer(services, { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' });
       // The first run copies the tenant and subscribes; from then on only notifications drive runs.
       await services.replication.runSync(customerId, silentLog);
       if (stack.m365.notifications.subscriptions(c.tenantId).length !== 2) throw new Error('not subscribed');

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changesOf, skus } from '../../../dev/m365/directory';
-import { driveSignIn } from '../../../dev/m365/driver';
 import { telephonyOf } from '../../../dev/m365/graph/telephony';
 import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { ValidationError } from '../../../shared/errors';
-import { createLog } from '../../../shared/log';
+import { silentLog } from '../../../shared/log';
 import { createServices, type Services } from '../../../shared/services';
 import { startFaultyStack, type FaultyStack } from '../../helpers/faults';
 import { uniquePrefix } from '../../helpers/stack';
+import { consentAs } from '../../helpers/consent';
 
 /**
  * Changes back to Microsoft 365 against the real pieces: Azurite, a private simulated Microsoft 365
@@ -24,11 +24,6 @@ let clock = Date.now();
 const now = () => new Date(clock);
 const graphCalls: string[] = [];
 const c = seedIds.contoso;
-const log = createLog({
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-} as unknown as Parameters<typeof createLog>[0]);
 
 const recording =
   (sink: string[], after?: (method: string, url: string) => void): typeof fetch =>
@@ -41,22 +36,7 @@ const recording =
     return res;
   };
 
-async function consent(s: Services, customerId: string) {
-  const sent = await s.invitations.send(customerId, 'test');
-  const started = await s.consent.start(
-    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
-  );
-  if (started.kind !== 'redirect') throw new Error('consent start refused');
-  const walk = await driveSignIn(started.location, {
-    account: 'patti@contoso.com',
-    consentForOrganization: true,
-  });
-  const done = await s.consent.callback(
-    Object.fromEntries(new URL(walk.location ?? '').searchParams),
-    started.browserKey,
-  );
-  if (done.kind !== 'consented') throw new Error(`consent refused: ${done.kind}`);
-}
+const consent = (s: Services, customerId: string) => consentAs(s, customerId, 'patti@contoso.com');
 
 let customerId: string;
 beforeAll(async () => {
@@ -86,10 +66,10 @@ const user = (id: string) => tenant().users.find((u) => u.id === id)!;
 const changes = () => services.replication.changes;
 const rows = async (status?: string) =>
   (await changes().list(customerId, { pageSize: '500', ...(status ? { status } : {}) })).items;
-const push = () => changes().handle(customerId, `msg:${randomUUID()}`, log);
+const push = () => changes().handle(customerId, `msg:${randomUUID()}`, silentLog);
 /** What the timer does every minute: the sweep wakes the tenant's push when it is due, the worker runs it. */
 const sweepAndPush = async () => {
-  await services.jobs.due.sweep(log);
+  await services.jobs.due.sweep(silentLog);
   return push();
 };
 const batches = () => graphCalls.filter((l) => l === 'POST /$batch').length;
@@ -138,10 +118,10 @@ describe('pushing', () => {
     const before = batches();
     // Four minutes on: still quiet, the sweep wakes nothing.
     clock += 4 * 60_000;
-    const early = await services.jobs.due.sweep(log);
+    const early = await services.jobs.due.sweep(silentLog);
     expect(early.requeued['replication.push'] ?? 0).toBe(0);
     clock += 61_000;
-    const swept = await services.jobs.due.sweep(log);
+    const swept = await services.jobs.due.sweep(silentLog);
     expect(swept.requeued['replication.push']).toBe(1);
     const outcome = await push();
     expect(outcome).toMatchObject({ outcome: 'pushed', succeeded: 45, batches: 3 });
@@ -289,15 +269,15 @@ describe('an effect outside our storage happens once', () => {
     );
     await proxied.replication.changes.replicate(customerId, 'operator');
     const owner = `msg:${randomUUID()}`;
-    await expect(proxied.replication.changes.handle(customerId, owner, log)).rejects.toThrow();
+    await expect(proxied.replication.changes.handle(customerId, owner, silentLog)).rejects.toThrow();
     faulty.storage.unblock();
     expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing', attempts: 1 });
     // The same message comes back (its worker died): it looks the number up instead of posting it again.
-    await proxied.replication.changes.handle(customerId, owner, log);
+    await proxied.replication.changes.handle(customerId, owner, silentLog);
     for (let i = 0; i < 4; i++) {
       clock += 10_001;
-      await proxied.jobs.due.sweep(log);
-      await proxied.replication.changes.handle(customerId, owner, log);
+      await proxied.jobs.due.sweep(silentLog);
+      await proxied.replication.changes.handle(customerId, owner, silentLog);
     }
     expect(calls.filter((l) => l.endsWith('/assignNumber'))).toHaveLength(1);
     expect(telephonyOf(tenant()).numbers.filter((n) => n.telephoneNumber === '+14255550199')).toHaveLength(1);
@@ -313,7 +293,11 @@ describe('write permissions', () => {
       'TeamsTelephoneNumber.ReadWrite.All',
     ]);
     clock += 2 * 3600_000; // past the cached access token
-    const checked = await services.tokenChecks.check(customerId, { actor: 'token-health', log, force: true });
+    const checked = await services.tokenChecks.check(customerId, {
+      actor: 'token-health',
+      log: silentLog,
+      force: true,
+    });
     expect(checked).toMatchObject({
       outcome: 'verified',
       health: { status: 'needs_consent', reason: 'scope_drift' },

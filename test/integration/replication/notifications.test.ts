@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../../dev/host';
-import { driveSignIn } from '../../../dev/m365/driver';
 import { seedIds } from '../../../dev/m365/seed';
 import { freePort } from '../../../dev/ports';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { ensureDevCertificates } from '../../../dev/tls/certs';
 import { loadConfig } from '../../../shared/config';
-import { createLog } from '../../../shared/log';
+import { silentLog } from '../../../shared/log';
 import { clientStateFor, GRAPH_MAX_LIFETIME_MINUTES } from '../../../shared/replication/notification-rules';
 import { CLIENT_STATE_KEY_SECRET } from '../../../shared/replication/notifications';
 import { createServices, type Services } from '../../../shared/services';
 import { startTestHost } from '../../helpers/host';
 import { uniquePrefix } from '../../helpers/stack';
 import { sleep, waitFor } from '../../helpers/wait';
+import { consentedCustomer } from '../../helpers/consent';
 
 /**
  * Change notifications end to end: a private simulated Microsoft 365 (its portal changes the
@@ -27,11 +27,6 @@ let customerId: string;
 let clockOffsetMs = 0;
 const c = seedIds.contoso;
 const DAY = 24 * 3600_000;
-const log = createLog({
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-} as unknown as Parameters<typeof createLog>[0]);
 
 beforeAll(async () => {
   const port = await freePort();
@@ -45,24 +40,7 @@ beforeAll(async () => {
   services = createServices(loadConfig(settings), { now: () => new Date(Date.now() + clockOffsetMs) });
   stack.m365.notifications.configure({ batchMs: 100, retryBaseMs: 200 });
   customerId = `ntf-${Date.now().toString(36)}`;
-  await services.customers.create(
-    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
-    'test',
-  );
-  const sent = await services.invitations.send(customerId, 'test');
-  const started = await services.consent.start(
-    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
-  );
-  if (started.kind !== 'redirect') throw new Error('consent start refused');
-  const walk = await driveSignIn(started.location, {
-    account: 'patti@contoso.com',
-    consentForOrganization: true,
-  });
-  const done = await services.consent.callback(
-    Object.fromEntries(new URL(walk.location ?? '').searchParams),
-    started.browserKey,
-  );
-  if (done.kind !== 'consented') throw new Error('consent refused');
+  await consentedCustomer(services, { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' });
   stack.m365.portal.addGroup(c.tenantId, { displayName: 'Sales', members: [c.user] });
 }, 60_000);
 
@@ -100,7 +78,7 @@ describe('change notifications for a tenant', () => {
   });
 
   it("the tenant's run subscribes to users and groups with the customer's token; the clientState is not stored", async () => {
-    const run = await services.replication.runSync(customerId, log);
+    const run = await services.replication.runSync(customerId, silentLog);
     expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
     expect(
       subs()
@@ -122,7 +100,9 @@ describe('change notifications for a tenant', () => {
     expect(JSON.stringify(row)).not.toContain(users.clientState!.split('.')[1]!);
     // A second run has nothing to do at Graph.
     stack.m365.portal.resetGraphRequests();
-    expect(await services.replication.runSync(customerId, log)).toMatchObject({ subscriptions: 'current' });
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
+      subscriptions: 'current',
+    });
     expect(stack.m365.portal.graphRequests(c.tenantId)).toBe(2);
     await idle();
   });
@@ -238,7 +218,7 @@ describe('change notifications for a tenant', () => {
     // 23 days on: a week is left, inside the renewal margin.
     clockOffsetMs += 23 * DAY;
     stack.m365.advanceClock(23 * 24 * 3600);
-    const run = await services.replication.runSync(customerId, log);
+    const run = await services.replication.runSync(customerId, silentLog);
     expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
     const after = subs();
     expect(after.map((s) => s.id).sort()).toEqual(before.map((s) => s.id).sort());

@@ -4,7 +4,7 @@ import { skus } from '../../../dev/m365/directory';
 import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
-import { createLog } from '../../../shared/log';
+import { silentLog } from '../../../shared/log';
 import { createServices, type Services } from '../../../shared/services';
 import { consentedCustomer } from '../../helpers/consent';
 import { startTestHost, TEST_FUNCTION_KEY } from '../../helpers/host';
@@ -20,7 +20,6 @@ let services: Services;
 let customerId: string;
 let salesId: string;
 const c = seedIds.contoso;
-const quiet = createLog({ log: () => undefined, warn: () => undefined, error: () => undefined } as never);
 
 beforeAll(async () => {
   stack = await startLocalStack({ ports: 'free', quiet: true });
@@ -36,7 +35,7 @@ beforeAll(async () => {
     displayName: 'Sales',
     members: [c.user, c.admin, c.teamsAdmin],
   }).id;
-  const run = await services.replication.runSync(customerId, quiet);
+  const run = await services.replication.runSync(customerId, silentLog);
   if (run.outcome !== 'synced') throw new Error(`sync refused: ${JSON.stringify(run)}`);
 }, 60_000);
 

@@ -3,7 +3,7 @@ import { skus } from '../../../dev/m365/directory';
 import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
-import { createLog } from '../../../shared/log';
+import { silentLog } from '../../../shared/log';
 import { createServices, type Services } from '../../../shared/services';
 import { consentedCustomer } from '../../helpers/consent';
 import { replicationInterrupted } from '../../helpers/replication';
@@ -19,11 +19,6 @@ let services: Services;
 let tableWrites = 0;
 let customerId: string;
 const c = seedIds.contoso;
-const log = createLog({
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-} as unknown as Parameters<typeof createLog>[0]);
 
 beforeAll(async () => {
   stack = await startLocalStack({ ports: 'free', quiet: true });
@@ -76,7 +71,7 @@ function truthMembers(): string[] {
 
 describe('delta sync of one tenant', () => {
   it('copies users, groups and memberships; a cycle with nothing changed costs 2 Graph requests and no Table write', async () => {
-    const first = await services.replication.runSync(customerId, log);
+    const first = await services.replication.runSync(customerId, silentLog);
     expect(first).toMatchObject({ outcome: 'synced', full: true });
     const users = await cachedUsers();
     expect(users.map((u) => u.id).sort()).toEqual(
@@ -88,7 +83,7 @@ describe('delta sync of one tenant', () => {
 
     stack.m365.portal.resetGraphRequests();
     tableWrites = 0;
-    const quiet = await services.replication.runSync(customerId, log);
+    const quiet = await services.replication.runSync(customerId, silentLog);
     expect(quiet).toMatchObject({ outcome: 'synced', full: false });
     expect(stack.m365.portal.graphRequests(c.tenantId)).toBe(2);
     expect(tableWrites).toBe(0);
@@ -103,7 +98,7 @@ describe('delta sync of one tenant', () => {
     portal.setLicenses(c.tenantId, c.user, []);
     portal.setLicenses(c.tenantId, c.teamsAdmin, [{ skuId: skus.SPE_E3, disabledPlans: [] }]);
     portal.deleteUser(c.tenantId, c.guest);
-    const run = await services.replication.runSync(customerId, log);
+    const run = await services.replication.runSync(customerId, silentLog);
     expect(run).toMatchObject({ outcome: 'synced', usersWritten: 3 });
     const users = await cachedUsers();
     expect(users.filter((u) => u.id === c.user)).toHaveLength(1);
@@ -139,7 +134,7 @@ describe('delta sync of one tenant', () => {
       portal.removeMember(c.tenantId, sales.id, c.admin);
       portal.addMember(c.tenantId, sales.id, c.admin);
       portal.removeMember(c.tenantId, sales.id, c.admin);
-      const run = await services.replication.runSync(customerId, log);
+      const run = await services.replication.runSync(customerId, silentLog);
       expect(run).toMatchObject({ outcome: 'synced', full: true });
       expect(await cachedMembers()).toEqual(truthMembers());
       const ids = (await cachedUsers())
@@ -176,8 +171,8 @@ describe('delta sync of one tenant', () => {
       },
       { runBudgetMs: 60_000 },
     );
-    await expect(dying.runSync(customerId, log)).rejects.toThrow('process killed');
-    const after = await services.replication.runSync(customerId, log);
+    await expect(dying.runSync(customerId, silentLog)).rejects.toThrow('process killed');
+    const after = await services.replication.runSync(customerId, silentLog);
     portal.setDeltaPaging({ pageSize: 200, membersPerPage: 2000 });
     expect(after).toMatchObject({ outcome: 'synced' });
     const users = await cachedUsers();
@@ -191,10 +186,10 @@ describe('delta sync of one tenant', () => {
     const portal = stack.m365.portal;
     portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '0.3' });
     const t0 = Date.now();
-    expect(await services.replication.runSync(customerId, log)).toMatchObject({ outcome: 'synced' });
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({ outcome: 'synced' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '30' });
-    expect(await services.replication.runSync(customerId, log)).toMatchObject({
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
       outcome: 'requeued',
       delaySeconds: 30,
     });
@@ -204,11 +199,11 @@ describe('delta sync of one tenant', () => {
 
   it('skips a suspended customer and says why', async () => {
     await services.customers.setStatus(customerId, 'suspended', 'test', 'unpaid');
-    expect(await services.replication.runSync(customerId, log)).toEqual({
+    expect(await services.replication.runSync(customerId, silentLog)).toEqual({
       outcome: 'skipped',
       reason: 'suspended',
     });
-    const fan = await services.replication.fanOutAll(log, new Date());
+    const fan = await services.replication.fanOutAll(silentLog, new Date());
     expect(fan.skippedBy.suspended).toBeGreaterThanOrEqual(1);
     await services.customers.setStatus(customerId, 'active', 'test');
   });

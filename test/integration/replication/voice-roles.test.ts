@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driveSignIn } from '../../../dev/m365/driver';
 import { roleTemplateIds, seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
-import { createLog } from '../../../shared/log';
+import { silentLog } from '../../../shared/log';
 import { callbackIdFor } from '../../../shared/outbox';
 import { reconciliationKey, type Reconciliation } from '../../../shared/replication/rules';
 import { createServices, type Services } from '../../../shared/services';
 import { replicationInterrupted } from '../../helpers/replication';
 import { uniquePrefix } from '../../helpers/stack';
+import { consentedCustomer } from '../../helpers/consent';
 
 /**
  * What user delta cannot tell: each user's Teams voice configuration (userConfigurations, no delta,
@@ -25,11 +25,6 @@ let offsetMs = 0;
 const c = seedIds.contoso;
 const teamsCommsAdmin = roleTemplateIds['Teams Communications Administrator'];
 const userAdmin = roleTemplateIds['User Administrator'];
-const log = createLog({
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-} as unknown as Parameters<typeof createLog>[0]);
 
 beforeAll(async () => {
   stack = await startLocalStack({ ports: 'free', quiet: true });
@@ -48,24 +43,7 @@ beforeAll(async () => {
     },
   });
   customerId = `voice-${Date.now().toString(36)}`;
-  await services.customers.create(
-    { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' },
-    'test',
-  );
-  const sent = await services.invitations.send(customerId, 'test');
-  const started = await services.consent.start(
-    new URL(sent.url ?? 'https://missing.invalid/').pathname.split('/').pop() ?? '',
-  );
-  if (started.kind !== 'redirect') throw new Error('consent start refused');
-  const walk = await driveSignIn(started.location, {
-    account: 'patti@contoso.com',
-    consentForOrganization: true,
-  });
-  const done = await services.consent.callback(
-    Object.fromEntries(new URL(walk.location ?? '').searchParams),
-    started.browserKey,
-  );
-  if (done.kind !== 'consented') throw new Error('consent refused');
+  await consentedCustomer(services, { id: customerId, name: 'Contoso', adminEmail: 'patti@contoso.com' });
   const portal = stack.m365.portal;
   portal.setVoice(c.tenantId, c.user, {
     telephoneNumbers: ['+14255551001'],
@@ -109,7 +87,7 @@ const hour = 3600 * 1000;
 
 describe('Teams voice configurations', () => {
   it('are read on the first run and shown on the user: numbers, voice routing policy, dial plan, Enterprise Voice', async () => {
-    const first = await services.replication.runSync(customerId, log);
+    const first = await services.replication.runSync(customerId, silentLog);
     expect(first).toMatchObject({ outcome: 'synced', full: true, voice: { written: 4, deleted: 0 } });
     const user = await services.replication.getUser(customerId, c.user);
     expect(user.voice).toMatchObject({
@@ -134,7 +112,7 @@ describe('Teams voice configurations', () => {
     portal.setVoice(c.tenantId, c.user, { voiceRoutingPolicy: 'International' });
     portal.resetGraphRequests();
     tableWrites = 0;
-    const early = await services.replication.runSync(customerId, log);
+    const early = await services.replication.runSync(customerId, silentLog);
     expect(early).not.toHaveProperty('voice');
     expect(stack.m365.portal.graphRequests(c.tenantId)).toBe(2);
     expect(tableWrites).toBe(0);
@@ -143,7 +121,7 @@ describe('Teams voice configurations', () => {
     );
 
     offsetMs += hour + 60_000;
-    const due = await services.replication.runSync(customerId, log);
+    const due = await services.replication.runSync(customerId, silentLog);
     expect(due).toMatchObject({ voice: { written: 1, deleted: 0 } });
     expect((await services.replication.getUser(customerId, c.user)).voice?.voiceRoutingPolicy).toBe(
       'International',
@@ -151,7 +129,7 @@ describe('Teams voice configurations', () => {
 
     offsetMs += hour + 60_000;
     const before = (await voiceRows()).map((v) => v.updatedAt).sort();
-    const unchanged = await services.replication.runSync(customerId, log);
+    const unchanged = await services.replication.runSync(customerId, silentLog);
     expect(unchanged).toMatchObject({ voice: { written: 0, deleted: 0 } });
     expect((await voiceRows()).map((v) => v.updatedAt).sort()).toEqual(before);
   });
@@ -162,7 +140,7 @@ describe('Teams voice configurations', () => {
     portal.deleteUser(c.tenantId, c.guest, { permanent: true });
     offsetMs += hour + 60_000;
     portal.resetGraphRequests();
-    const run = await services.replication.runSync(customerId, log);
+    const run = await services.replication.runSync(customerId, silentLog);
     portal.setTeamsPaging({ pageSize: 100 });
     const users = stack.m365.tenants.find((t) => t.id === c.tenantId)!.users;
     expect(run).toMatchObject({ voice: { pages: users.length, written: 0, deleted: 1 } });
@@ -201,10 +179,13 @@ describe('Teams voice configurations', () => {
       if (url.includes('/admin/teams/'))
         stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '45' });
     });
-    expect(await replication.runSync(customerId, log)).toEqual({ outcome: 'requeued', delaySeconds: 45 });
+    expect(await replication.runSync(customerId, silentLog)).toEqual({
+      outcome: 'requeued',
+      delaySeconds: 45,
+    });
     expect(await services.replication.syncState(customerId)).toMatchObject({ result: 'throttled' });
     expect(await services.replication.mailbox.pending(customerId)).toBeGreaterThan(0);
-    const next = await services.replication.runSync(customerId, log);
+    const next = await services.replication.runSync(customerId, silentLog);
     expect(next).toMatchObject({ outcome: 'synced', voice: { written: 0 } });
   });
 });
@@ -212,18 +193,18 @@ describe('Teams voice configurations', () => {
 describe('admin role revoked', () => {
   it('tracks who holds which role, and a revocation becomes one audit entry and one status callback, not repeated', async () => {
     offsetMs += hour;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     expect(await roleRows()).toEqual(truthRoles());
     const before = (await revocations()).length;
 
     stack.m365.portal.removeRoleMember(c.tenantId, teamsCommsAdmin, c.teamsAdmin);
     // Not in users delta: a run before the roles check is due sees nothing.
-    const early = await services.replication.runSync(customerId, log);
+    const early = await services.replication.runSync(customerId, silentLog);
     expect(early).not.toHaveProperty('roles');
     expect(await revocations()).toHaveLength(before);
 
     offsetMs += 16 * 60_000;
-    const run = await services.replication.runSync(customerId, log);
+    const run = await services.replication.runSync(customerId, silentLog);
     expect(run).toMatchObject({ roles: { revoked: 1, reconciliations: 1 } });
     const found = await revocations();
     expect(found).toHaveLength(before + 1);
@@ -243,7 +224,7 @@ describe('admin role revoked', () => {
     expect(await roleRows()).toEqual(truthRoles());
 
     offsetMs += 16 * 60_000;
-    const again = await services.replication.runSync(customerId, log);
+    const again = await services.replication.runSync(customerId, silentLog);
     expect(again).toMatchObject({ roles: { revoked: 0, reconciliations: 0 } });
     expect(await revocations()).toHaveLength(before + 1);
   });
@@ -253,12 +234,12 @@ describe('admin role revoked', () => {
     const added = portal.addUser(c.tenantId, { userPrincipalName: 'temp.admin@contoso.com' });
     portal.addRoleMember(c.tenantId, userAdmin, added.id);
     offsetMs += 16 * 60_000;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     expect(await roleRows()).toContain(`${userAdmin}|${added.id}`);
     const before = (await revocations()).length;
     portal.deleteUser(c.tenantId, added.id);
     offsetMs += 16 * 60_000;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     expect(await roleRows()).toEqual(truthRoles());
     expect(await revocations()).toHaveLength(before);
   });
@@ -267,7 +248,7 @@ describe('admin role revoked', () => {
     const portal = stack.m365.portal;
     portal.addRoleMember(c.tenantId, teamsCommsAdmin, c.teamsAdmin);
     offsetMs += 16 * 60_000;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     const before = (await revocations()).length;
     portal.removeRoleMember(c.tenantId, teamsCommsAdmin, c.teamsAdmin);
     portal.removeRoleMember(c.tenantId, userAdmin, c.user);
@@ -278,9 +259,9 @@ describe('admin role revoked', () => {
       if (url.includes('/directoryRoles/') && ++rolePages > 1) throw new Error('process killed');
     });
     offsetMs += 16 * 60_000;
-    await expect(dying.runSync(customerId, log)).rejects.toThrow('process killed');
+    await expect(dying.runSync(customerId, silentLog)).rejects.toThrow('process killed');
     expect(await revocations()).toHaveLength(before + 1);
-    const after = await services.replication.runSync(customerId, log);
+    const after = await services.replication.runSync(customerId, silentLog);
     portal.setDeltaPaging({ pageSize: 200 });
     expect(after).toMatchObject({ outcome: 'synced', roles: { reconciliations: 1 } });
     const found = await revocations();
@@ -296,11 +277,11 @@ describe('admin role revoked', () => {
     // Revoked while our delta token was reset: the full round finds it by absence.
     portal.addRoleMember(c.tenantId, userAdmin, c.user);
     offsetMs += 16 * 60_000;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     portal.resetDeltaTokens(c.tenantId, '410');
     portal.removeRoleMember(c.tenantId, userAdmin, c.user);
     offsetMs += 16 * 60_000;
-    await services.replication.runSync(customerId, log);
+    await services.replication.runSync(customerId, silentLog);
     expect(await revocations()).toHaveLength(before + 3);
     expect(await roleRows()).toEqual(truthRoles());
   });
