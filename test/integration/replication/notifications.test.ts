@@ -230,3 +230,22 @@ describe('change notifications for a tenant', () => {
     expect(Date.parse(row!.users!.expiresAt)).toBe(subOf('users').expiresAt);
   });
 });
+
+describe('a customer whose service stops', () => {
+  it('suspended: the next run deletes its subscriptions at Microsoft and forgets them; resumed: it subscribes again', async () => {
+    expect(subs()).toHaveLength(2);
+    await services.customers.setStatus(customerId, 'suspended', 'test', 'unpaid');
+    const stopped = await services.replication.runSync(customerId, silentLog);
+    expect(stopped).toMatchObject({ outcome: 'skipped', reason: 'suspended' });
+    expect(subs()).toEqual([]);
+    expect(await services.replication.notifications.read(customerId)).toBeUndefined();
+    await services.customers.setStatus(customerId, 'active', 'test');
+    const resumed = await services.replication.runSync(customerId, silentLog);
+    expect(resumed).toMatchObject({ outcome: 'synced' });
+    expect(
+      subs()
+        .map((s) => s.resource)
+        .sort(),
+    ).toEqual(['groups', 'users']);
+  });
+});
