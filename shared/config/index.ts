@@ -128,6 +128,11 @@ const schema = z.object({
   REPLICATION_SYNC_MINUTES: positiveInt.max(1440).default(5),
   /** A sync run stops between pages after this long and continues in a new message (below the function timeout). */
   REPLICATION_RUN_BUDGET_SECONDS: positiveInt.max(3600).default(480),
+  /**
+   * The most instances the app scales out to (the plan's maximum instance count): each instance keeps
+   * to this share of Graph's app-wide budget (150,000 resource units per 20 s across all tenants).
+   */
+  REPLICATION_MAX_INSTANCES: positiveInt.max(1000).default(100),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -187,7 +192,7 @@ export interface Config {
   consent: { adminRoleIds: string[]; prompt: 'select_account' | 'consent' };
   jobs: { pausedRetrySeconds: number };
   tokens: { verifySchedule: string; alertAfterFailures: number; escalateAfterDays: number };
-  replication: { syncMinutes: number; runBudgetMs: number };
+  replication: { syncMinutes: number; runBudgetMs: number; maxInstances: number };
   sbc: {
     customerDomain: string;
     tagMaxLength: number;
@@ -278,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     replication: {
       syncMinutes: s.REPLICATION_SYNC_MINUTES,
       runBudgetMs: s.REPLICATION_RUN_BUDGET_SECONDS * 1000,
+      maxInstances: s.REPLICATION_MAX_INSTANCES,
     },
     sbc: {
       customerDomain: s.SBC_CUSTOMER_DOMAIN,

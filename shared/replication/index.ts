@@ -11,6 +11,7 @@ import type { OrderedSubscriptions } from '../orders/subscriptions';
 import type { Outbox } from '../outbox';
 import type { StorageClients } from '../storage/clients';
 import type { TokenService } from '../tokens';
+import { APP_UNITS_PER_WINDOW, createGraphBudget } from './budget';
 import { createGraphReader, GraphThrottledError, type GraphReader } from './graph';
 import type { SyncState, TenantSku } from './model';
 import { syncMailbox } from './queues';
@@ -40,6 +41,8 @@ export interface ReplicationConfig {
   syncMinutes: number;
   /** A run stops between pages past this and continues in a new message (the function timeout). */
   runBudgetMs: number;
+  /** Instances sharing Graph's app-wide budget (each keeps its share). */
+  maxInstances: number;
 }
 
 export function createReplication(deps: {
@@ -56,7 +59,14 @@ export function createReplication(deps: {
 }) {
   const repos: ReplicationRepositories = createReplicationRepositories(deps.storage);
   const mailbox = deps.jobs.mailbox(syncMailbox);
-  const graph = deps.graph ?? createGraphReader({});
+  // Budgets run on the wall clock: their waits are real sleeps and real Graph windows.
+  const graph =
+    deps.graph ??
+    createGraphReader({
+      budget: createGraphBudget({
+        appUnits: Math.floor(APP_UNITS_PER_WINDOW / Math.max(1, deps.config.maxInstances)),
+      }),
+    });
   const graphRoot = `${deps.config.graphBaseUrl.replace(/\/+$/, '')}/v1.0`;
 
   const onReconciliation = async (customerId: string, r: Reconciliation) => {
@@ -87,8 +97,10 @@ export function createReplication(deps: {
   };
 
   /** Licence names and counts (subscribedSkus), written only where changed. */
-  const refreshSkus = async (customerId: string, accessToken: string) => {
-    const page = await graph.get(`${graphRoot}/subscribedSkus`, accessToken);
+  const refreshSkus = async (customerId: string, accessToken: string, tenantId: string | undefined) => {
+    const page = await graph.get(`${graphRoot}/subscribedSkus`, accessToken, {
+      tenantId: tenantId ?? customerId,
+    });
     const pk = partitionOf(customerId);
     const existing = new Map<string, string>();
     for await (const r of repos.skus.listAll({ partitionKey: pk })) existing.set(r.value.skuId, r.value.hash);
@@ -129,7 +141,7 @@ export function createReplication(deps: {
         deadline: started.getTime() + deps.config.runBudgetMs,
       });
       const licencesTouched = result.full.users || result.counts.usersWritten > 0;
-      if (licencesTouched) await refreshSkus(customerId, access.accessToken);
+      if (licencesTouched) await refreshSkus(customerId, access.accessToken, customer.tenantId);
       const durationMs = deps.now().getTime() - started.getTime();
       const previous = result.state.lastSucceededAt ? Date.parse(result.state.lastSucceededAt) : 0;
       // A quiet cycle writes nothing; the state's "last run" is refreshed hourly as a heartbeat.

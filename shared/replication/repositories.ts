@@ -4,11 +4,13 @@ import {
   membershipSchema,
   replicatedGroupSchema,
   replicatedUserSchema,
+  seenPartSchema,
   syncStateSchema,
   tenantSkuSchema,
   type Membership,
   type ReplicatedGroup,
   type ReplicatedUser,
+  type SeenPart,
   type SyncState,
   type TenantSku,
 } from './model';
@@ -17,10 +19,13 @@ import {
  * Replication's own tables, each partitioned by customer (lower case), so a tenant's writes go in
  * transactions of up to 100 and a tenant's reads are single-partition: `repusers` (RowKey user id),
  * `repgroups` (group id), `repmembers` (`<group id>|<member id>`), `repskus` (sku id), `repsync`
- * (one partition, RowKey customer).
+ * (one partition, RowKey customer), `repseen` (`<kind>|<round>|<part>`: what an unfinished full round
+ * has listed).
  */
 export const SYNC_PARTITION = 'sync';
 export const partitionOf = (customerId: string): string => customerId.toLowerCase();
+export const seenKey = (kind: string, round: string, part: number): string =>
+  `${kind}|${round}|${String(part).padStart(6, '0')}`;
 export const membershipKey = (groupId: string, memberId: string): string => `${groupId}|${memberId}`;
 
 export interface ReplicationRepositories {
@@ -29,6 +34,7 @@ export interface ReplicationRepositories {
   members: TableRepository<Membership>;
   skus: TableRepository<TenantSku>;
   sync: TableRepository<SyncState>;
+  seen: TableRepository<SeenPart>;
 }
 
 export function createReplicationRepositories(storage: StorageClients): ReplicationRepositories {
@@ -62,7 +68,12 @@ export function createReplicationRepositories(storage: StorageClients): Replicat
       entityName: 'sync state',
       schema: syncStateSchema,
       keys: (s) => ({ partitionKey: SYNC_PARTITION, rowKey: partitionOf(s.customerId) }),
-      jsonFields: ['counts', 'totals'],
+      jsonFields: ['counts', 'totals', 'cursor'],
+    }),
+    seen: new TableRepository(storage.table('repseen'), {
+      entityName: 'full sync progress',
+      schema: seenPartSchema,
+      keys: (s) => ({ partitionKey: partitionOf(s.customerId), rowKey: seenKey(s.kind, s.round, s.part) }),
     }),
   };
 }

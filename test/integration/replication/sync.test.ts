@@ -189,7 +189,12 @@ describe('delta sync of one tenant', () => {
     const real = createGraphReader({});
     let calls = 0;
     const dying = createReplication({
-      config: { graphBaseUrl: services.config.graph.baseUrl, syncMinutes: 5, runBudgetMs: 60_000 },
+      config: {
+        graphBaseUrl: services.config.graph.baseUrl,
+        syncMinutes: 5,
+        runBudgetMs: 60_000,
+        maxInstances: 1,
+      },
       storage: services.storage,
       jobs: services.jobs,
       customers: services.customers,
