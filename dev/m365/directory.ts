@@ -129,6 +129,8 @@ export interface PortalControls {
   setDeltaPaging(options: { pageSize?: number; membersPerPage?: number; emptyPages?: number }): void;
   /** Graph requests answered per tenant id since the start (or the last reset). */
   graphRequests(tenantId?: string): number;
+  /** The most Graph requests (and resource units) of a tenant within any `windowMs` (wall clock). */
+  graphPeak(tenantId: string, windowMs?: number): { requests: number; units: number };
   resetGraphRequests(): void;
 }
 
@@ -145,6 +147,8 @@ export interface DirectoryKnobs {
   emptyPages: number;
   faults: GraphFault[];
   requests: Map<string, number>;
+  /** When each request of a tenant came (wall clock) and what it cost. */
+  requestLog: Map<string, { at: number; units: number }[]>;
 }
 
 const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
@@ -152,7 +156,14 @@ const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
 export function knobsOf(state: SimState): DirectoryKnobs {
   let k = knobsByState.get(state);
   if (!k) {
-    k = { pageSize: 200, membersPerPage: 2000, emptyPages: 0, faults: [], requests: new Map() };
+    k = {
+      pageSize: 200,
+      membersPerPage: 2000,
+      emptyPages: 0,
+      faults: [],
+      requests: new Map(),
+      requestLog: new Map(),
+    };
     knobsByState.set(state, k);
   }
   return k;
@@ -421,8 +432,27 @@ export function createPortalControls(
       for (const v of r.values()) n += v;
       return n;
     },
+    graphPeak(tenantId, windowMs = 10_000) {
+      const log = knobsOf(state).requestLog.get(tenantOf(tenantId).id) ?? [];
+      let requests = 0;
+      let units = 0;
+      let from = 0;
+      let inWindow = 0;
+      for (let i = 0; i < log.length; i++) {
+        const entry = log[i] as { at: number; units: number };
+        inWindow += entry.units;
+        while ((log[from] as { at: number }).at <= entry.at - windowMs) {
+          inWindow -= (log[from] as { units: number }).units;
+          from++;
+        }
+        requests = Math.max(requests, i - from + 1);
+        units = Math.max(units, inWindow);
+      }
+      return { requests, units };
+    },
     resetGraphRequests() {
       knobsOf(state).requests.clear();
+      knobsOf(state).requestLog.clear();
     },
   };
 }

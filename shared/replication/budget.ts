@@ -9,6 +9,11 @@
 export const TENANT_WINDOW_MS = 10_000;
 export const APP_WINDOW_MS = 20_000;
 export const APP_UNITS_PER_WINDOW = 150_000;
+/**
+ * Our clock and Graph's see a request at slightly different instants (the network between): a spend
+ * counts this much longer here, so two requests that are a window apart for us are also apart there.
+ */
+export const WINDOW_SLACK_MS = 250;
 
 export interface Spend {
   at: number;
@@ -64,8 +69,8 @@ export function createGraphBudget(options: {
   appWindowMs?: number;
 }): GraphBudget {
   const now = options.now ?? Date.now;
-  const tenantWindowMs = options.tenantWindowMs ?? TENANT_WINDOW_MS;
-  const appWindowMs = options.appWindowMs ?? APP_WINDOW_MS;
+  const tenantWindowMs = (options.tenantWindowMs ?? TENANT_WINDOW_MS) + WINDOW_SLACK_MS;
+  const appWindowMs = (options.appWindowMs ?? APP_WINDOW_MS) + WINDOW_SLACK_MS;
   const app: Spend[] = [];
   const tenants = new Map<string, Spend[]>();
   const spentOf = (tenant: string, at: number) => {

@@ -92,6 +92,8 @@ export const syncCursorSchema = z.object({
   round: z.string(),
   /** How many `repseen` parts of the round are committed (later parts are leftovers of a killed run). */
   parts: z.number(),
+  /** A groups round following a full users round (the two make one full sync, counted once). */
+  afterFullUsers: z.boolean().optional(),
 });
 export type SyncCursor = z.infer<typeof syncCursorSchema>;
 

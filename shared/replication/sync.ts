@@ -129,6 +129,9 @@ export function createSync(deps: SyncDeps) {
       tenantId: state.tenantId ?? customerId,
       ...(state.totals ? { users: state.totals.users } : {}),
     };
+    const resumed = state.cursor;
+    // Whether this sync's users round was a full one (it may have ended in an earlier run).
+    let fullUsers = resumed?.kind === 'groups' && resumed.afterFullUsers === true;
 
     const tx = async <T extends object>(repo: TableRepository<T>, rows: T[]) => {
       await inParallel(chunks(rows, 100), concurrency, async (chunk) => {
@@ -211,7 +214,8 @@ export function createSync(deps: SyncDeps) {
           }));
           await tx(deps.repos.seen, rows);
         }
-        state = { ...state, cursor: { kind, next: committedNext, full, round, parts } };
+        const afterFullUsers = kind === 'groups' && fullUsers ? { afterFullUsers: true } : {};
+        state = { ...state, cursor: { kind, next: committedNext, full, round, parts, ...afterFullUsers } };
         await deps.repos.sync.upsert(state);
         pending = [];
         committedNext = undefined;
@@ -265,7 +269,6 @@ export function createSync(deps: SyncDeps) {
     }
 
     // ---- users ----
-    const resumed = state.cursor;
     let userIndex: Map<string, ReplicatedUser> | undefined;
     const loadUsers = async (full: boolean) => {
       userIndex = undefined;
@@ -319,7 +322,6 @@ export function createSync(deps: SyncDeps) {
     };
 
     const seenUsers = new Set<string>();
-    let fullUsers = false;
     let usersQuiet = true;
     let totalUsers: number | undefined;
     // A cursor of the groups round means the users round is done and its link saved.

@@ -5,6 +5,7 @@ import { authenticateGraph } from './auth';
 import { sendGraph, sendGraphError } from './errors';
 import { knobsOf } from '../directory';
 import { deltaRoutes } from './delta';
+import { listRoutes } from './lists';
 import { organizationRoutes } from './organization';
 import type { GraphRequest, GraphRoute } from './types';
 import { userRoutes } from './users';
@@ -16,7 +17,22 @@ import { userRoutes } from './users';
  */
 
 // Delta first: /users/delta would otherwise read as the user with id 'delta'.
-export const graphRoutes: GraphRoute[] = [...deltaRoutes, ...userRoutes, ...organizationRoutes];
+export const graphRoutes: GraphRoute[] = [
+  ...deltaRoutes,
+  ...listRoutes,
+  ...userRoutes,
+  ...organizationRoutes,
+];
+
+/**
+ * Resource units as Microsoft counts them for identity requests: users 2, group members 3, others 1;
+ * `$select` (also baked into a delta or skip token) saves 1.
+ */
+function resourceUnits(path: string, query: URLSearchParams): number {
+  const base = /^\/users(\/|$)/.test(path) ? 2 : /\/members$/.test(path) ? 3 : 1;
+  const selected = ['$select', '$skiptoken', '$deltatoken'].some((p) => query.has(p));
+  return Math.max(1, base - (selected ? 1 : 0));
+}
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
@@ -31,6 +47,11 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
   const knobs = knobsOf(ctx.state);
   const tenantId = auth.principal.tenant.id;
   knobs.requests.set(tenantId, (knobs.requests.get(tenantId) ?? 0) + 1);
+  const units = resourceUnits(path, ex.url.searchParams);
+  const log = knobs.requestLog.get(tenantId) ?? [];
+  log.push({ at: Date.now(), units });
+  knobs.requestLog.set(tenantId, log);
+  ex.res.setHeader('x-ms-resource-unit', String(units));
   const fault = knobs.faults.find((f) => f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId));
   if (fault) {
     fault.remaining -= 1;
