@@ -132,6 +132,8 @@ export interface PortalControls {
   /** The most Graph requests (and resource units) of a tenant within any `windowMs` (wall clock). */
   graphPeak(tenantId: string, windowMs?: number): { requests: number; units: number };
   resetGraphRequests(): void;
+  /** Requests that came back before the Retry-After of their tenant's last 429 had passed. */
+  ignoredRetryAfter(): number;
 }
 
 export interface GraphFault {
@@ -149,6 +151,9 @@ export interface DirectoryKnobs {
   requests: Map<string, number>;
   /** When each request of a tenant came (wall clock) and what it cost. */
   requestLog: Map<string, { at: number; units: number }[]>;
+  /** Until when (wall clock) a throttled tenant must stay away, and how often a client came back early. */
+  throttledUntil: Map<string, number>;
+  ignoredRetryAfter: number;
 }
 
 const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
@@ -163,6 +168,8 @@ export function knobsOf(state: SimState): DirectoryKnobs {
       faults: [],
       requests: new Map(),
       requestLog: new Map(),
+      throttledUntil: new Map(),
+      ignoredRetryAfter: 0,
     };
     knobsByState.set(state, k);
   }
@@ -449,6 +456,9 @@ export function createPortalControls(
         units = Math.max(units, inWindow);
       }
       return { requests, units };
+    },
+    ignoredRetryAfter() {
+      return knobsOf(state).ignoredRetryAfter;
     },
     resetGraphRequests() {
       knobsOf(state).requests.clear();

@@ -66,6 +66,9 @@ var appSettings = {
   // The token verification timer's schedule names this setting (%TOKENS_VERIFY_SCHEDULE%): the host
   // refuses to start a timer whose setting is missing. Every six hours, on the hour (UTC).
   TOKENS_VERIFY_SCHEDULE: '0 0 */6 * * *'
+  // Each instance keeps to its share of Graph's app-wide budget (150,000 resource units per 20 s):
+  // the share follows the plan's ceiling, so all instances together stay under it.
+  REPLICATION_MAX_INSTANCES: string(maximumInstanceCount)
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { odata } from '@azure/data-tables';
+import { ConflictError } from '../errors';
 import type { Log } from '../log';
 import type { TableRepository } from '../storage/table-repository';
 import { GraphResyncError, GraphThrottledError, type GraphPage, type GraphReader } from './graph';
@@ -141,11 +142,22 @@ export function createSync(deps: SyncDeps) {
       });
     };
     const remove = async (repo: TableRepository<object>, rowKeys: string[]) => {
-      // One by one: a key may already be gone (a repeated page), which would fail a whole transaction.
-      await inParallel(rowKeys, concurrency, async (rk) => {
-        await repo.delete(pk, rk);
-        counts.tableTransactions++;
-        deps.countTransaction?.();
+      await inParallel(chunks(rowKeys, 100), concurrency, async (chunk) => {
+        try {
+          await repo.transaction(
+            chunk.map((rowKey) => ({ op: 'delete' as const, partitionKey: pk, rowKey })),
+          );
+          counts.tableTransactions++;
+          deps.countTransaction?.();
+        } catch (e) {
+          if (!(e instanceof ConflictError)) throw e;
+          // A key already gone (a repeated page after a crash) fails the whole transaction: one by one.
+          await inParallel(chunk, concurrency, async (rk) => {
+            await repo.delete(pk, rk);
+            counts.tableTransactions++;
+            deps.countTransaction?.();
+          });
+        }
       });
     };
     const reconcile = async (items: Reconciliation[]) => {

@@ -52,14 +52,26 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
   log.push({ at: Date.now(), units });
   knobs.requestLog.set(tenantId, log);
   ex.res.setHeader('x-ms-resource-unit', String(units));
+  const scope = `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`;
+  const until = knobs.throttledUntil.get(tenantId) ?? 0;
+  if (Date.now() < until) {
+    // Back before its Retry-After: Graph throttles again (and the bench counts the client's fault).
+    knobs.ignoredRetryAfter += 1;
+    return sendGraphError(ex, 429, 'TooManyRequests', 'Please retry again later.', now, {
+      'Retry-After': String(Math.ceil((until - Date.now()) / 1000)),
+      'x-ms-throttle-scope': scope,
+    });
+  }
   const fault = knobs.faults.find((f) => f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId));
   if (fault) {
     fault.remaining -= 1;
     knobs.faults = knobs.faults.filter((f) => f.remaining > 0);
+    const seconds = Number(fault.retryAfter);
+    if (Number.isFinite(seconds)) knobs.throttledUntil.set(tenantId, Date.now() + seconds * 1000);
     // refdata/microsoft/graph-429.http: Retry-After in (possibly fractional) seconds.
     return sendGraphError(ex, 429, 'TooManyRequests', 'Please retry again later.', now, {
       'Retry-After': fault.retryAfter,
-      'x-ms-throttle-scope': `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`,
+      'x-ms-throttle-scope': scope,
     });
   }
   const candidates = graphRoutes
