@@ -196,8 +196,9 @@ export function createSync(deps: SyncDeps) {
      * nextLink after the last committed page, so the next run carries on from there. A full round's
      * closing step deletes what Graph did not list, so it needs every id the round listed, also in
      * earlier runs: those are saved as packed parts in `repseen` before the cursor that covers them
-     * (ids of one page of up to ~2,000 entries in a row or two; a full round is the rare case, and
-     * checkpoints are spaced, so this costs a handful of writes). A worker killed anywhere resumes
+     * (packed into rows of up to 30,000 characters, some 800 ids or 400 memberships each, written in
+     * transactions of 100; a full round is the rare case and checkpoints are spaced, so this costs a
+     * handful of writes, where a cursor after every page would cost one per page). A worker killed anywhere resumes
      * from the last saved cursor: it repeats pages whose rows are already there (keyed by object id,
      * nothing doubles) and ignores parts numbered past the cursor's count.
      */
