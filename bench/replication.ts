@@ -92,12 +92,12 @@ export async function replicationBench(
   options: { users?: number; tenants?: number; latencyMs?: number } = {},
 ): Promise<ReplicationBenchResult> {
   // The sizes are 10,000 users and 2,000 tenants (BENCH_REPLICATION_USERS=10000
-  // BENCH_REPLICATION_TENANTS=2000). Azurite's cost per operation grows with the partition's size (its LokiJS store narrows by
-  // PartitionKey, then scans the partition for the RowKey; a
-  // 100-row transaction: 35 ms at 5,000 rows, 620 ms at 31,000), so at those sizes a run takes the
-  // better part of an hour and measures the emulator: the default is a fifth of the tenant, and the
-  // fleet's cycle is measured on fewer tenants and projected to 2,000 (its cost per tenant does not
-  // depend on the fleet's size, only the seeding does).
+  // BENCH_REPLICATION_TENANTS=2000). Azurite's cost per operation grows with the partition's size
+  // (its LokiJS store narrows by PartitionKey, then scans the partition for the RowKey; a 100-row
+  // transaction: 35 ms at 5,000 rows, 620 ms at 31,000), so at those sizes a run takes the better
+  // part of an hour and measures the emulator: the default is a fifth of the tenant, and the fleet's
+  // cycle is measured on fewer tenants and projected to 2,000 (its cost per tenant does not depend on
+  // the fleet's size, only the seeding does).
   const users = options.users ?? Number(process.env.BENCH_REPLICATION_USERS ?? 2_000);
   const groups = Math.round(users / 20);
   const memberships = users * 5;
