@@ -1,5 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { coldStart } from './cold-start';
 import { notificationBench } from './notifications';
+import { replicationBench } from './replication';
 import { sbcBench } from './sbc';
 import { tokenBench } from './tokens';
 
@@ -63,6 +65,50 @@ async function main(): Promise<void> {
     `${(n.timerOnly.averageMs / 1000).toFixed(0)} s average, ${(n.timerOnly.worstMs / 1000).toFixed(0)} s worst`,
     (n.ours.medianMs / n.timerOnly.averageMs).toFixed(3),
   ]);
+  const r = await replicationBench();
+  const { ours, baseline } = r.initial;
+  const mb = (n: number) => `${n.toFixed(0)} MB`;
+  rows.push(
+    [
+      `replication: initial sync, ${r.tenant.users} users, ${r.tenant.groups} groups, ${r.tenant.memberships} memberships (${r.latencyMs} ms per Microsoft request): wall time`,
+      `${(ours.ms / 1000).toFixed(1)} s`,
+      `${(baseline.ms / 1000).toFixed(1)} s (PageIterator, upsert every row)`,
+      (ours.ms / baseline.ms).toFixed(3),
+    ],
+    [
+      `replication: initial sync, Graph requests / Table transactions (target ≤ ${Math.floor((1.1 * r.tenant.rows) / 100)})`,
+      `${ours.graphRequests} / ${ours.tableTransactions}`,
+      `${baseline.graphRequests} / ${baseline.tableTransactions}`,
+      (ours.tableTransactions / baseline.tableTransactions).toFixed(3),
+    ],
+    [
+      'replication: initial sync, peak memory of the process (maxRSS, target < 256 MB)',
+      mb(ours.maxRssMB),
+      mb(baseline.maxRssMB),
+      (ours.maxRssMB / baseline.maxRssMB).toFixed(2),
+    ],
+    [
+      'replication: a cycle with nothing changed, Graph requests / Table writes',
+      `${r.quiet.graphRequests} / ${r.quiet.tableWrites}`,
+      `${baseline.graphRequests} / ${baseline.tableTransactions} (everything again)`,
+      (r.quiet.graphRequests / baseline.graphRequests).toFixed(4),
+    ],
+    [
+      `replication: a cycle with 1% changed (${r.changed.usersChanged} users, ${r.changed.membershipsChanged} memberships), Graph requests / Table writes`,
+      `${r.changed.graphRequests} / ${r.changed.tableWrites}`,
+      `${baseline.graphRequests} / ${baseline.tableTransactions} (everything again)`,
+      (r.changed.tableWrites / baseline.tableTransactions).toFixed(4),
+    ],
+    [
+      `replication: one cycle over ${r.fleet.tenants} tenants of ${r.fleet.usersPerTenant} users, nothing changed, one instance (${r.fleet.throttled} answers 429 on the way)`,
+      `${(r.fleet.ms / 1000).toFixed(1)} s, ${(r.fleet.projected2000Ms / 1000).toFixed(1)} s for 2,000 (${r.fleet.graphRequestsPerTenant.toFixed(2)} Graph requests, ${r.fleet.tableWritesPerTenant.toFixed(1)} Table writes per tenant; Retry-After ignored ${r.fleet.ignoredRetryAfter} times)`,
+      'target 60 s',
+      (r.fleet.projected2000Ms / 60_000).toFixed(2),
+    ],
+  );
+  mkdirSync('.local/bench', { recursive: true });
+  writeFileSync('.local/bench/replication.json', `${JSON.stringify(r, null, 2)}\n`);
+  console.log(JSON.stringify({ replication: r }));
   console.log(['measure', 'switchboard', 'baseline', 'ratio'].join(' | '));
   for (const r of rows) console.log(r.join(' | '));
 }

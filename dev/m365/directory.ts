@@ -132,9 +132,15 @@ export interface PortalControls extends VoiceControls, RoleControls {
   setDeltaPaging(options: { pageSize?: number; membersPerPage?: number; emptyPages?: number }): void;
   /** Graph requests answered per tenant id since the start (or the last reset). */
   graphRequests(tenantId?: string): number;
+  /** The most Graph requests (and resource units) of a tenant within any `windowMs` (wall clock). */
+  graphPeak(tenantId: string, windowMs?: number): { requests: number; units: number };
+  /** Graph requests of a tenant whose path matches (since the last reset). */
+  graphRequestsTo(tenantId: string, path: RegExp): number;
   resetGraphRequests(): void;
   /** Delta rounds started (a request without a skip token) per tenant and kind: one per sync run. */
   deltaRounds(tenantId: string, kind: 'users' | 'groups'): number;
+  /** Requests that came back before the Retry-After of their tenant's last 429 had passed. */
+  ignoredRetryAfter(): number;
 }
 
 export interface GraphFault {
@@ -163,6 +169,11 @@ export interface DirectoryKnobs {
   requests: Map<string, number>;
   /** `<tenant id>|users` / `|groups` → delta rounds started. */
   rounds: Map<string, number>;
+  /** When each request of a tenant came (wall clock) and what it cost. */
+  requestLog: Map<string, { at: number; units: number; path: string }[]>;
+  /** Until when (wall clock) a throttled tenant must stay away, and how often a client came back early. */
+  throttledUntil: Map<string, number>;
+  ignoredRetryAfter: number;
 }
 
 const knobsByState = new WeakMap<SimState, DirectoryKnobs>();
@@ -177,6 +188,9 @@ export function knobsOf(state: SimState): DirectoryKnobs {
       faults: [],
       requests: new Map(),
       rounds: new Map(),
+      requestLog: new Map(),
+      throttledUntil: new Map(),
+      ignoredRetryAfter: 0,
     };
     knobsByState.set(state, k);
   }
@@ -461,8 +475,34 @@ export function createPortalControls(
       for (const v of r.values()) n += v;
       return n;
     },
+    graphRequestsTo(tenantId, path) {
+      const log = knobsOf(state).requestLog.get(tenantOf(tenantId).id) ?? [];
+      return log.filter((r) => path.test(r.path)).length;
+    },
+    graphPeak(tenantId, windowMs = 10_000) {
+      const log = knobsOf(state).requestLog.get(tenantOf(tenantId).id) ?? [];
+      let requests = 0;
+      let units = 0;
+      let from = 0;
+      let inWindow = 0;
+      for (let i = 0; i < log.length; i++) {
+        const entry = log[i] as { at: number; units: number };
+        inWindow += entry.units;
+        while ((log[from] as { at: number }).at <= entry.at - windowMs) {
+          inWindow -= (log[from] as { units: number }).units;
+          from++;
+        }
+        requests = Math.max(requests, i - from + 1);
+        units = Math.max(units, inWindow);
+      }
+      return { requests, units };
+    },
+    ignoredRetryAfter() {
+      return knobsOf(state).ignoredRetryAfter;
+    },
     resetGraphRequests() {
       knobsOf(state).requests.clear();
+      knobsOf(state).requestLog.clear();
     },
     deltaRounds(tenantId, kind) {
       return knobsOf(state).rounds.get(`${tenantOf(tenantId).id}|${kind}`) ?? 0;

@@ -72,6 +72,9 @@ var appSettings = {
   REPLICATION_ROLES_MINUTES: '15'
   // Changes queued for a tenant go to Microsoft 365 after this many quiet minutes (as UMP-365).
   REPLICATION_PUSH_QUIET_MINUTES: '5'
+  // Each instance keeps to its share of Graph's app-wide budget (150,000 resource units per 20 s):
+  // the share follows the plan's ceiling, so all instances together stay under it.
+  REPLICATION_MAX_INSTANCES: string(maximumInstanceCount)
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

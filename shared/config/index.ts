@@ -134,6 +134,11 @@ const schema = z.object({
   REPLICATION_ROLES_MINUTES: positiveInt.max(1440).default(15),
   /** Changes queued for a tenant are pushed after this many quiet minutes (0: on the next sweep), as UMP-365. */
   REPLICATION_PUSH_QUIET_MINUTES: z.coerce.number().int().min(0).max(1440).default(5),
+  /**
+   * The most instances the app scales out to (the plan's maximum instance count): each instance keeps
+   * to this share of Graph's app-wide budget (150,000 resource units per 20 s across all tenants).
+   */
+  REPLICATION_MAX_INSTANCES: positiveInt.max(1000).default(100),
 
   /** Directory roles (template ids, comma-separated) whose holders may connect their organization. */
   CONSENT_ADMIN_ROLE_IDS: z
@@ -199,6 +204,7 @@ export interface Config {
     voiceMinutes: number;
     rolesMinutes: number;
     pushQuietMinutes: number;
+    maxInstances: number;
   };
   sbc: {
     customerDomain: string;
@@ -293,6 +299,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       voiceMinutes: s.REPLICATION_VOICE_MINUTES,
       rolesMinutes: s.REPLICATION_ROLES_MINUTES,
       pushQuietMinutes: s.REPLICATION_PUSH_QUIET_MINUTES,
+      maxInstances: s.REPLICATION_MAX_INSTANCES,
     },
     sbc: {
       customerDomain: s.SBC_CUSTOMER_DOMAIN,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { odata } from '@azure/data-tables';
 import type { AuditLog } from '../storage/audit';
 import type { Clock } from '../clock';
@@ -12,7 +13,14 @@ import type { Outbox } from '../outbox';
 import type { StorageClients } from '../storage/clients';
 import type { TokenService } from '../tokens';
 import type { SecretStore } from '../secrets/vault';
-import { createGraphReader, GraphHttpError, GraphThrottledError, type GraphReader } from './graph';
+import { APP_UNITS_PER_WINDOW, createGraphBudget } from './budget';
+import {
+  createGraphReader,
+  GraphHttpError,
+  GraphThrottledError,
+  type GraphReader,
+  type GraphTenant,
+} from './graph';
 import type { SyncState, TenantSku } from './model';
 import { createSubscriptionRepository } from './notification-rows';
 import { createNotifications } from './notifications';
@@ -64,6 +72,8 @@ export interface ReplicationConfig {
   publicBaseUrl: string;
   /** Queued changes go to Microsoft 365 after this many quiet minutes (or at once on "replicate"). */
   pushQuietMinutes: number;
+  /** Instances sharing Graph's app-wide budget (each keeps its share). */
+  maxInstances: number;
 }
 
 export function createReplication(deps: {
@@ -86,8 +96,24 @@ export function createReplication(deps: {
 }) {
   const repos: ReplicationRepositories = createReplicationRepositories(deps.storage);
   const mailbox = deps.jobs.mailbox(syncMailbox);
-  const graph = deps.graph ?? createGraphReader({});
+  // Budgets run on the wall clock: their waits are real sleeps and real Graph windows.
+  const graph =
+    deps.graph ??
+    createGraphReader({
+      budget: createGraphBudget({
+        appUnits: Math.floor(APP_UNITS_PER_WINDOW / Math.max(1, deps.config.maxInstances)),
+      }),
+    });
   const graphRoot = `${deps.config.graphBaseUrl.replace(/\/+$/, '')}/v1.0`;
+  // Subscription calls spend the budget of the tenant whose run makes them (an async-local scope, so
+  // runs of different tenants in one process do not mix).
+  const tenantScope = new AsyncLocalStorage<GraphTenant>();
+  const baseFetch = deps.graphFetch ?? fetch;
+  const budgetedFetch: typeof fetch = async (input, init) => {
+    const tenant = tenantScope.getStore();
+    if (tenant) await graph.spend?.(input instanceof Request ? input.url : String(input), tenant);
+    return baseFetch(input, init);
+  };
   const notifications = createNotifications({
     subscriptions: createSubscriptionRepository(deps.storage),
     secrets: deps.secrets,
@@ -95,7 +121,7 @@ export function createReplication(deps: {
     publicBaseUrl: deps.config.publicBaseUrl,
     post: (customerId, item, options) => mailbox.post(customerId, item, options),
     now: deps.now,
-    ...(deps.graphFetch ? { fetch: deps.graphFetch } : {}),
+    fetch: budgetedFetch,
   });
 
   const onReconciliation = async (customerId: string, r: Reconciliation, version: string) => {
@@ -168,8 +194,10 @@ export function createReplication(deps: {
   };
 
   /** Licence names and counts (subscribedSkus), written only where changed. */
-  const refreshSkus = async (customerId: string, accessToken: string) => {
-    const page = await graph.get(`${graphRoot}/subscribedSkus`, accessToken);
+  const refreshSkus = async (customerId: string, accessToken: string, tenantId: string | undefined) => {
+    const page = await graph.get(`${graphRoot}/subscribedSkus`, accessToken, {
+      tenantId: tenantId ?? customerId,
+    });
     const pk = partitionOf(customerId);
     const existing = new Map<string, string>();
     for await (const r of repos.skus.listAll({ partitionKey: pk })) existing.set(r.value.skuId, r.value.hash);
@@ -208,8 +236,9 @@ export function createReplication(deps: {
     try {
       const access = await deps.tokens.redeem(customer);
       // Subscribed before the delta reads: a change in between is either in the delta or notified.
-      const subscriptions = await notifications
-        .maintain(customerId, access.accessToken, requests, log)
+      const graphTenant = { tenantId: customer.tenantId ?? customerId };
+      const subscriptions = await tenantScope
+        .run(graphTenant, () => notifications.maintain(customerId, access.accessToken, requests, log))
         .catch((e: unknown) => {
           log.warn('replication_subscriptions_unchecked', { customerId, error: errorText(e) });
           return { outcome: 'failed' as const };
@@ -222,7 +251,7 @@ export function createReplication(deps: {
         deadline: started.getTime() + deps.config.runBudgetMs,
       });
       const licencesTouched = result.full.users || result.counts.usersWritten > 0;
-      if (licencesTouched) await refreshSkus(customerId, access.accessToken);
+      if (licencesTouched) await refreshSkus(customerId, access.accessToken, customer.tenantId);
       const slow = await slowRefreshes(customerId, access.accessToken, result.state, log);
       const durationMs = deps.now().getTime() - started.getTime();
       const previous = result.state.lastSucceededAt ? Date.parse(result.state.lastSucceededAt) : 0;

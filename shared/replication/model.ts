@@ -118,6 +118,38 @@ export const syncCountsSchema = z.object({
 });
 export type SyncCounts = z.infer<typeof syncCountsSchema>;
 
+/**
+ * A delta round a run left unfinished (its time budget ran out, or Graph asked for a long pause): the
+ * next run carries on from `next`. Saved only after every row of the pages before it is committed.
+ */
+export const syncCursorSchema = z.object({
+  kind: z.enum(['users', 'groups']),
+  /** The `@odata.nextLink` following the last committed page. */
+  next: z.string(),
+  /** A full round (no delta link): the ids it has listed so far are kept in `repseen` under `round`. */
+  full: z.boolean(),
+  round: z.string(),
+  /** How many `repseen` parts of the round are committed (later parts are leftovers of a killed run). */
+  parts: z.number(),
+  /** A groups round following a full users round (the two make one full sync, counted once). */
+  afterFullUsers: z.boolean().optional(),
+});
+export type SyncCursor = z.infer<typeof syncCursorSchema>;
+
+/**
+ * Ids a full round has listed, packed: the final "delete what Graph no longer lists" of a round that
+ * spans several runs needs them, and a run's memory does not outlive it. RowKey `<kind>|<round>|<part>`.
+ */
+export const seenPartSchema = z.object({
+  customerId: z.string(),
+  kind: z.enum(['users', 'groups']),
+  round: z.string(),
+  part: z.number(),
+  /** Object ids (and `<group id>|<member id>` for memberships), newline-separated, at most ~30,000 chars. */
+  ids: z.string(),
+});
+export type SeenPart = z.infer<typeof seenPartSchema>;
+
 export const syncStateSchema = z.object({
   customerId: z.string(),
   tenantId: z.string().optional(),
@@ -142,6 +174,7 @@ export const syncStateSchema = z.object({
   /** Why the last voice or roles read gave nothing, e.g. a grant without the permission. */
   voiceError: z.string().optional(),
   rolesError: z.string().optional(),
+  cursor: syncCursorSchema.optional(),
   /** How many users, groups and memberships the cache holds (after the last run). */
   totals: z.object({ users: z.number(), groups: z.number(), memberships: z.number() }).optional(),
 });

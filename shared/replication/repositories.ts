@@ -5,6 +5,7 @@ import {
   replicatedGroupSchema,
   replicatedUserSchema,
   roleMembershipSchema,
+  seenPartSchema,
   syncStateSchema,
   tenantSkuSchema,
   userVoiceSchema,
@@ -13,6 +14,7 @@ import {
   type UserVoice,
   type ReplicatedGroup,
   type ReplicatedUser,
+  type SeenPart,
   type SyncState,
   type TenantSku,
 } from './model';
@@ -21,10 +23,13 @@ import {
  * Replication's own tables, each partitioned by customer (lower case), so a tenant's writes go in
  * transactions of up to 100 and a tenant's reads are single-partition: `repusers` (RowKey user id),
  * `repgroups` (group id), `repmembers` (`<group id>|<member id>`), `repskus` (sku id), `repvoice`
- * (user id), `reproles` (`<role template id>|<member id>`), `repsync` (one partition, RowKey customer).
+ * (user id), `reproles` (`<role template id>|<member id>`), `repsync` (one partition, RowKey customer),
+ * `repseen` (`<kind>|<round>|<part>`: what an unfinished full round has listed).
  */
 export const SYNC_PARTITION = 'sync';
 export const partitionOf = (customerId: string): string => customerId.toLowerCase();
+export const seenKey = (kind: string, round: string, part: number): string =>
+  `${kind}|${round}|${String(part).padStart(6, '0')}`;
 export const membershipKey = (groupId: string, memberId: string): string => `${groupId}|${memberId}`;
 export const roleKey = (roleTemplateId: string, memberId: string): string => `${roleTemplateId}|${memberId}`;
 
@@ -36,6 +41,7 @@ export interface ReplicationRepositories {
   voice: TableRepository<UserVoice>;
   roles: TableRepository<RoleMembership>;
   sync: TableRepository<SyncState>;
+  seen: TableRepository<SeenPart>;
 }
 
 export function createReplicationRepositories(storage: StorageClients): ReplicationRepositories {
@@ -83,7 +89,12 @@ export function createReplicationRepositories(storage: StorageClients): Replicat
       entityName: 'sync state',
       schema: syncStateSchema,
       keys: (s) => ({ partitionKey: SYNC_PARTITION, rowKey: partitionOf(s.customerId) }),
-      jsonFields: ['counts', 'totals'],
+      jsonFields: ['counts', 'totals', 'cursor'],
+    }),
+    seen: new TableRepository(storage.table('repseen'), {
+      entityName: 'full sync progress',
+      schema: seenPartSchema,
+      keys: (s) => ({ partitionKey: partitionOf(s.customerId), rowKey: seenKey(s.kind, s.round, s.part) }),
     }),
   };
 }

@@ -276,6 +276,24 @@ export function requestCost(path: string, selected: boolean): number {
   return Math.max(1, base - (selected ? 1 : 0));
 }
 
+/**
+ * Ids packed into strings of at most `maxChars` (a Table Storage string property holds 32 K
+ * characters), newline-separated.
+ */
+export function packIds(ids: readonly string[], maxChars = 30_000): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const id of ids) {
+    if (current && current.length + 1 + id.length > maxChars) {
+      out.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n${id}` : id;
+  }
+  if (current) out.push(current);
+  return out;
+}
+
 /** Splits writes into transactions of at most `size` (Table Storage allows 100 per partition). */
 export function chunks<T>(items: readonly T[], size = 100): T[][] {
   const out: T[][] = [];

@@ -5,6 +5,7 @@ import { authenticateGraph } from './auth';
 import { sendGraph, sendGraphError } from './errors';
 import { knobsOf } from '../directory';
 import { deltaRoutes } from './delta';
+import { listRoutes } from './lists';
 import { organizationRoutes } from './organization';
 import { roleRoutes } from './roles';
 import { teamsRoutes } from './teams';
@@ -25,6 +26,7 @@ import { readBody } from '../http-util';
 // Delta first: /users/delta would otherwise read as the user with id 'delta'.
 export const graphRoutes: GraphRoute[] = [
   ...deltaRoutes,
+  ...listRoutes,
   ...userRoutes,
   ...organizationRoutes,
   ...roleRoutes,
@@ -67,6 +69,15 @@ const dispatch: Dispatch = async (ctx, ex, principal, method, path, query, body)
 };
 
 const allRoutes: GraphRoute[] = [batchRoute(dispatch), ...graphRoutes];
+/**
+ * Resource units as Microsoft counts them for identity requests: users 2, group members 3, others 1;
+ * `$select` (also baked into a delta or skip token) saves 1.
+ */
+function resourceUnits(path: string, query: URLSearchParams): number {
+  const base = /^\/users(\/|$)/.test(path) ? 2 : /\/members$/.test(path) ? 3 : 1;
+  const selected = ['$select', '$skiptoken', '$deltatoken'].some((p) => query.has(p));
+  return Math.max(1, base - (selected ? 1 : 0));
+}
 
 export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> {
   if (ctx.state.latency.graphMs > 0) await sleep(ctx.state.latency.graphMs);
@@ -81,16 +92,34 @@ export async function handleGraph(ctx: SimContext, ex: Exchange): Promise<void> 
   const knobs = knobsOf(ctx.state);
   const tenantId = auth.principal.tenant.id;
   knobs.requests.set(tenantId, (knobs.requests.get(tenantId) ?? 0) + 1);
+  const units = resourceUnits(path, ex.url.searchParams);
+  const log = knobs.requestLog.get(tenantId) ?? [];
+  log.push({ at: Date.now(), units, path });
+  knobs.requestLog.set(tenantId, log);
+  ex.res.setHeader('x-ms-resource-unit', String(units));
+  const scope = `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`;
+  // On the simulator's clock, so a test that moves the clock past a Retry-After is let through.
+  const until = knobs.throttledUntil.get(tenantId) ?? 0;
+  if (now < until) {
+    // Back before its Retry-After: Graph throttles again (and the bench counts the client's fault).
+    knobs.ignoredRetryAfter += 1;
+    return sendGraphError(ex, 429, 'TooManyRequests', 'Please retry again later.', now, {
+      'Retry-After': String(Math.ceil((until - now) / 1000)),
+      'x-ms-throttle-scope': scope,
+    });
+  }
   const fault = knobs.faults.find(
     (f) => !f.inBatch && f.remaining > 0 && (!f.tenantId || f.tenantId === tenantId),
   );
   if (fault) {
     fault.remaining -= 1;
     knobs.faults = knobs.faults.filter((f) => f.remaining > 0);
+    const seconds = Number(fault.retryAfter);
+    if (Number.isFinite(seconds)) knobs.throttledUntil.set(tenantId, now + seconds * 1000);
     // refdata/microsoft/graph-429.http: Retry-After in (possibly fractional) seconds.
     return sendGraphError(ex, 429, 'TooManyRequests', 'Please retry again later.', now, {
       'Retry-After': fault.retryAfter,
-      'x-ms-throttle-scope': `Tenant_Application/ReadWrite/${tenantId}/${auth.principal.appId}`,
+      'x-ms-throttle-scope': scope,
     });
   }
   let body: unknown;

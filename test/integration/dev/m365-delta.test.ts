@@ -159,7 +159,48 @@ describe('users/delta', () => {
     expect(res.headers.get('retry-after')).toBe('2.128');
     const doc = fixture('graph-429-body.json') as { error: { code: string } };
     expect((res.body as { error: { code: string } }).error.code).toBe(doc.error.code);
+    // Back before the Retry-After: throttled again, and counted as the client's fault.
+    const early = await get(`${sim.url}/v1.0/users/delta`, bearer);
+    expect(early.status).toBe(429);
+    expect(sim.portal.ignoredRetryAfter()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
     expect((await get(`${sim.url}/v1.0/users/delta`, bearer)).status).toBe(200);
+  });
+
+  it('says what each request cost (x-ms-resource-unit) and keeps every request of a tenant for the peak per 10 s', async () => {
+    const bearer = await token(c.tenantId, c.admin);
+    sim.portal.resetGraphRequests();
+    const plain = await get(`${sim.url}/v1.0/users/delta`, bearer);
+    expect(plain.headers.get('x-ms-resource-unit')).toBe('2');
+    const selected = await get(`${sim.url}/v1.0/users/delta?$select=displayName`, bearer);
+    expect(selected.headers.get('x-ms-resource-unit')).toBe('1');
+    expect(sim.portal.graphPeak(c.tenantId, 10_000)).toEqual({ requests: 2, units: 3 });
+  });
+
+  it("lists /users, /groups and a group's members page by page ($top, @odata.nextLink), as the SDK's PageIterator follows", async () => {
+    const tenant = sim.portal.addTenant({ domain: 'lists.example', users: 25, groups: 2, memberships: 30 });
+    const bearer = await token(tenant.id, tenant.users[0]!.id);
+    const all = async (url: string) => {
+      const items: Record<string, unknown>[] = [];
+      for (let next: string | undefined = url; next;) {
+        const res = await get(next, bearer);
+        expect(res.status).toBe(200);
+        const page = res.body as DeltaPage;
+        expect(page.value.length).toBeLessThanOrEqual(10);
+        items.push(...page.value);
+        next = page['@odata.nextLink'];
+      }
+      return items;
+    };
+    const users = await all(`${sim.url}/v1.0/users?$top=10&$select=displayName`);
+    expect(users.map((u) => u.id).sort()).toEqual(tenant.users.map((u) => u.id).sort());
+    expect(Object.keys(users[0]!).sort()).toEqual(['displayName', 'id']);
+    const groups = await all(`${sim.url}/v1.0/groups?$top=10`);
+    expect(groups).toHaveLength(2);
+    const members = await all(`${sim.url}/v1.0/groups/${String(groups[0]!.id)}/members?$top=10`);
+    expect(members.length).toBeGreaterThan(10);
+    expect((await get(`${sim.url}/v1.0/users?$top=1000`, bearer)).status).toBe(400);
+    expect((await get(`${sim.url}/v1.0/groups/nope/members`, bearer)).status).toBe(404);
   });
 
   it('refuses $top, $expand and $orderby, as Microsoft does for user delta', async () => {

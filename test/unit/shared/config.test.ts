@@ -50,6 +50,14 @@ describe('loadConfig', () => {
     expect(problems({}).find((p) => p.setting === 'KEY_VAULT_URL')?.message).toBe('is required');
   });
 
+  it("shares Graph's app-wide budget among at most REPLICATION_MAX_INSTANCES instances (100 by default, a positive whole number)", () => {
+    expect(loadConfig(valid).replication.maxInstances).toBe(100);
+    expect(loadConfig({ ...valid, REPLICATION_MAX_INSTANCES: '40' }).replication.maxInstances).toBe(40);
+    expect(problems({ ...valid, REPLICATION_MAX_INSTANCES: '0' }).map((p) => p.setting)).toEqual([
+      'REPLICATION_MAX_INSTANCES',
+    ]);
+  });
+
   it('treats an empty setting as missing', () => {
     expect(problems({ ...valid, KEY_VAULT_URL: '' })).toEqual([
       { setting: 'KEY_VAULT_URL', message: 'is required' },
