@@ -32,8 +32,11 @@ import type { SyncRequest } from './queues';
  * well before they expire, reauthorized when Graph asks), so no timer and no table scan is needed.
  */
 
-/** The Key Vault secret the clientState MACs are keyed with; made on first use when absent. */
+/** The Key Vault secret the clientState MACs are keyed with; made by the first run that subscribes. */
 export const CLIENT_STATE_KEY_SECRET = 'replication-notification-key';
+const KEY_TTL_MS = 10 * 60_000;
+/** How long a receiving instance believes the key absent before reading the vault again. */
+export const KEY_ABSENT_RECHECK_MS = 5_000;
 export const NOTIFICATION_ROUTE = 'api/replication/notifications';
 export const LIFECYCLE_ROUTE = 'api/replication/lifecycle';
 
@@ -79,20 +82,29 @@ export function createNotifications(deps: NotificationDeps) {
   const notificationUrl = `${deps.publicBaseUrl}/${NOTIFICATION_ROUTE}`;
   const lifecycleUrl = `${deps.publicBaseUrl}/${LIFECYCLE_ROUTE}`;
 
-  const key = expiring(
-    async () => {
-      const held = await deps.secrets.get(CLIENT_STATE_KEY_SECRET);
-      if (held) return held;
-      await deps.secrets.set(CLIENT_STATE_KEY_SECRET, randomBytes(32).toString('base64url'), {
-        contentType: 'replication change notification clientState key',
-      });
-      // Read back: when two instances raced, both now use the version Key Vault kept last.
-      const kept = await deps.secrets.get(CLIENT_STATE_KEY_SECRET);
-      if (!kept) throw new Error('The clientState key could not be read back from Key Vault.');
-      return kept;
-    },
-    { ttlMs: 10 * 60_000 },
-  );
+  /**
+   * The key as Key Vault holds it, or null. Only read here: the anonymous routes use this, and a
+   * request from anyone must never write to the vault. Absence is remembered briefly, so a flood of
+   * deliveries to a deployment that never subscribed costs one vault read per few seconds.
+   */
+  const heldKey = expiring(async () => (await deps.secrets.get(CLIENT_STATE_KEY_SECRET)) ?? null, {
+    ttlMs: (v) => (v ? KEY_TTL_MS : KEY_ABSENT_RECHECK_MS),
+  });
+
+  /** The run's key: made when absent (only a tenant's run, about to subscribe, gets here). */
+  const keyForSubscribing = async (): Promise<string> => {
+    const cached = await heldKey.get();
+    if (cached) return cached;
+    const held = await heldKey.refresh(0);
+    if (held) return held;
+    await deps.secrets.set(CLIENT_STATE_KEY_SECRET, randomBytes(32).toString('base64url'), {
+      contentType: 'replication change notification clientState key',
+    });
+    // Read back: when two instances raced, both now use the version Key Vault kept last.
+    const kept = await heldKey.refresh(0);
+    if (!kept) throw new Error('The clientState key could not be read back from Key Vault.');
+    return kept;
+  };
 
   const graph = async (
     operation: string,
@@ -196,7 +208,7 @@ export function createNotifications(deps: NotificationDeps) {
       let failure: unknown;
       let keyValue: string;
       try {
-        keyValue = await key.get();
+        keyValue = await keyForSubscribing();
       } catch (e) {
         log.warn('replication_notifications_key_unavailable', { customerId, error: errorText(e) });
         return { outcome: 'failed' as const };
@@ -301,7 +313,13 @@ export function createNotifications(deps: NotificationDeps) {
       const { items, malformed } = readDelivery(json);
       const result: Received = { accepted: 0, rejected: 0, unknown: 0, malformed, tenants: 0 };
       if (items.length === 0) return result;
-      const keyValue = await key.get();
+      // Never made yet: no subscription of ours exists, so no item can be genuine.
+      const keyValue = await heldKey.get();
+      if (!keyValue) {
+        result.rejected = items.length;
+        log.warn('replication_notifications_dropped', { kind, ...result });
+        return result;
+      }
       const byCustomer = new Map<string, typeof items>();
       for (const item of items) {
         const customerId = customerOfClientState(keyValue, item.clientState);

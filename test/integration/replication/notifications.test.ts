@@ -7,7 +7,7 @@ import { ensureDevCertificates } from '../../../dev/tls/certs';
 import { loadConfig } from '../../../shared/config';
 import { silentLog } from '../../../shared/log';
 import { clientStateFor, GRAPH_MAX_LIFETIME_MINUTES } from '../../../shared/replication/notification-rules';
-import { CLIENT_STATE_KEY_SECRET } from '../../../shared/replication/notifications';
+import { CLIENT_STATE_KEY_SECRET, KEY_ABSENT_RECHECK_MS } from '../../../shared/replication/notifications';
 import { createServices, type Services } from '../../../shared/services';
 import { startTestHost } from '../../helpers/host';
 import { uniquePrefix } from '../../helpers/stack';
@@ -75,6 +75,26 @@ describe('change notifications for a tenant', () => {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(await res.text()).toBe(token);
     }
+  });
+
+  it('a delivery before any tenant subscribed is refused without writing to Key Vault', async () => {
+    // Anyone can post here: on a fresh deployment that must not make the clientState key.
+    const res = await deliver('notifications', {
+      value: [
+        {
+          subscriptionId: '00000000-0000-0000-0000-000000000001',
+          clientState: `${customerId}.${'A'.repeat(43)}`,
+          changeType: 'updated',
+          resource: `Users/${c.user}`,
+          tenantId: c.tenantId,
+        },
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(await services.secrets.get(CLIENT_STATE_KEY_SECRET)).toBeUndefined();
+    expect(await services.replication.mailbox.pending(customerId)).toBe(0);
+    // The host remembers the absence this long; the next test's run makes the key.
+    await sleep(KEY_ABSENT_RECHECK_MS + 100);
   });
 
   it("the tenant's run subscribes to users and groups with the customer's token; the clientState is not stored", async () => {
