@@ -23,6 +23,7 @@ import {
 import { SUBSCRIPTIONS_ROW, type SubscriptionRef, type TenantSubscriptions } from './notification-rows';
 import { partitionOf } from './repositories';
 import type { SyncRequest } from './queues';
+import { inParallel } from './sync';
 
 /**
  * Graph change notifications for each tenant's /users and /groups (README.md, "Change
@@ -37,6 +38,11 @@ export const CLIENT_STATE_KEY_SECRET = 'replication-notification-key';
 const KEY_TTL_MS = 10 * 60_000;
 /** How long a receiving instance believes the key absent before reading the vault again. */
 export const KEY_ABSENT_RECHECK_MS = 5_000;
+/**
+ * Tenants of one delivery handled at once (each: a point read, a mailbox post). Graph wants the answer
+ * within 3 s and throttles, then drops, a slow endpoint; one delivery can name many tenants.
+ */
+export const RECEIVE_CONCURRENCY = 8;
 export const NOTIFICATION_ROUTE = 'api/replication/notifications';
 export const LIFECYCLE_ROUTE = 'api/replication/lifecycle';
 
@@ -330,12 +336,12 @@ export function createNotifications(deps: NotificationDeps) {
         byCustomer.set(customerId, [...(byCustomer.get(customerId) ?? []), item]);
       }
       const slot = Math.floor(deps.now().getTime() / (GATHER_SECONDS * 1000));
-      for (const [customerId, list] of byCustomer) {
+      await inParallel([...byCustomer], RECEIVE_CONCURRENCY, async ([customerId, list]) => {
         const row = await read(customerId);
         const held = new Set(subscribedResources.flatMap((r) => (row?.[r] ? [row[r].id] : [])));
         const known = list.filter((i) => held.has(i.subscriptionId));
         result.unknown += list.length - known.length;
-        if (known.length === 0) continue;
+        if (known.length === 0) return;
         result.accepted += known.length;
         result.tenants++;
         if (kind === 'change') {
@@ -345,7 +351,7 @@ export function createNotifications(deps: NotificationDeps) {
             { id: `notification-${slot}`, payload: { reason: 'notification' } },
             { delaySeconds: GATHER_SECONDS },
           );
-          continue;
+          return;
         }
         for (const i of known) {
           const event = (lifecycleEvents as readonly string[]).includes(i.lifecycleEvent ?? '')
@@ -360,7 +366,7 @@ export function createNotifications(deps: NotificationDeps) {
             payload: { reason: `lifecycle ${event}`, lifecycle: { event, subscriptionId: i.subscriptionId } },
           });
         }
-      }
+      });
       if (result.rejected > 0 || result.unknown > 0 || result.malformed > 0)
         log.warn('replication_notifications_dropped', { kind, ...result });
       return result;

@@ -7,7 +7,13 @@ import { ensureDevCertificates } from '../../../dev/tls/certs';
 import { loadConfig } from '../../../shared/config';
 import { silentLog } from '../../../shared/log';
 import { clientStateFor, GRAPH_MAX_LIFETIME_MINUTES } from '../../../shared/replication/notification-rules';
-import { CLIENT_STATE_KEY_SECRET, KEY_ABSENT_RECHECK_MS } from '../../../shared/replication/notifications';
+import { createSubscriptionRepository } from '../../../shared/replication/notification-rows';
+import {
+  CLIENT_STATE_KEY_SECRET,
+  createNotifications,
+  KEY_ABSENT_RECHECK_MS,
+  RECEIVE_CONCURRENCY,
+} from '../../../shared/replication/notifications';
 import { createServices, type Services } from '../../../shared/services';
 import { startTestHost } from '../../helpers/host';
 import { uniquePrefix } from '../../helpers/stack';
@@ -267,5 +273,61 @@ describe('a customer whose service stops', () => {
         .map((s) => s.resource)
         .sort(),
     ).toEqual(['groups', 'users']);
+  });
+});
+
+describe('a delivery naming many tenants', () => {
+  it('asks each tenant for one run, several tenants at a time (Graph wants the answer within 3 s)', async () => {
+    const key = await services.secrets.get(CLIENT_STATE_KEY_SECRET);
+    expect(key).toBeDefined();
+    const repo = createSubscriptionRepository(services.storage);
+    const tenants = Array.from({ length: 20 }, (_, i) => ({
+      customerId: `many-${Date.now().toString(36)}-${i}`,
+      subscriptionId: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+    }));
+    for (const t of tenants)
+      await repo.upsert({
+        customerId: t.customerId,
+        users: { id: t.subscriptionId, expiresAt: new Date(Date.now() + DAY).toISOString(), keyId: 'k' },
+        updatedAt: new Date().toISOString(),
+      });
+    let inFlight = 0;
+    let most = 0;
+    const posted: string[] = [];
+    const notifications = createNotifications({
+      subscriptions: repo,
+      secrets: services.secrets,
+      graphRoot: 'https://graph.invalid/v1.0',
+      publicBaseUrl: host.url,
+      // The real mailbox, held a moment so that overlapping posts show.
+      post: async (id, item, options) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        try {
+          await sleep(50);
+          posted.push(id);
+          return await services.replication.mailbox.post(id, item, options);
+        } finally {
+          inFlight--;
+        }
+      },
+      now: () => new Date(),
+    });
+    const received = await notifications.receive(
+      {
+        value: tenants.map((t) => ({
+          subscriptionId: t.subscriptionId,
+          clientState: clientStateFor(key!, t.customerId),
+          changeType: 'updated',
+          resource: 'Users/x',
+        })),
+      },
+      'change',
+      silentLog,
+    );
+    expect(received).toMatchObject({ accepted: 20, tenants: 20, rejected: 0, unknown: 0 });
+    expect(posted.sort()).toEqual(tenants.map((t) => t.customerId).sort());
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(RECEIVE_CONCURRENCY);
   });
 });
