@@ -43,6 +43,8 @@ export const KEY_ABSENT_RECHECK_MS = 5_000;
  * within 3 s and throttles, then drops, a slow endpoint; one delivery can name many tenants.
  */
 export const RECEIVE_CONCURRENCY = 8;
+/** Graph allows 100 subscriptions per app per tenant: a few pages at most. */
+const MAX_LIST_PAGES = 50;
 export const NOTIFICATION_ROUTE = 'api/replication/notifications';
 export const LIFECYCLE_ROUTE = 'api/replication/lifecycle';
 
@@ -119,7 +121,9 @@ export function createNotifications(deps: NotificationDeps) {
     token: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const res = await doFetch(`${deps.graphRoot}${path}`, {
+    // A nextLink is absolute; the token only ever goes to Graph itself.
+    const url = path.startsWith(`${deps.graphRoot}/`) ? path : `${deps.graphRoot}${path}`;
+    const res = await doFetch(url, {
       method,
       headers: {
         Authorization: `Bearer ${token}`,
@@ -159,9 +163,21 @@ export function createNotifications(deps: NotificationDeps) {
     keyValue: string,
     customerId: string,
   ): Promise<SubscriptionRef> {
-    const listed = await graph('list subscriptions', 'GET', '/subscriptions', token);
-    const value = Array.isArray(listed.json.value) ? (listed.json.value as Record<string, unknown>[]) : [];
-    for (const s of value) {
+    // Every page first, then the deletions: a deletion between pages must not shift what follows.
+    const listed: Record<string, unknown>[] = [];
+    let next: string | undefined = '/subscriptions';
+    for (let pages = 0; next !== undefined; pages++) {
+      if (pages >= MAX_LIST_PAGES)
+        throw new Error('Graph listed more subscriptions than we can page through.');
+      const page = await graph('list subscriptions', 'GET', next, token);
+      const value = page.json.value;
+      if (Array.isArray(value)) listed.push(...(value as Record<string, unknown>[]));
+      const link = page.json['@odata.nextLink'];
+      if (link !== undefined && (typeof link !== 'string' || !link.startsWith(`${deps.graphRoot}/`)))
+        throw new Error('Graph answered a subscriptions nextLink outside Graph.');
+      next = link;
+    }
+    for (const s of listed) {
       if (
         s.notificationUrl === notificationUrl &&
         resourceOf(s.resource) === resource &&

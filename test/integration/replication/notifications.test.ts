@@ -31,6 +31,7 @@ let host: Host;
 let services: Services;
 let customerId: string;
 let clockOffsetMs = 0;
+let settings: Record<string, string>;
 const c = seedIds.contoso;
 const DAY = 24 * 3600_000;
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const port = await freePort();
   const publicBaseUrl = `https://127.0.0.1:${port}`;
   stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl });
-  const settings: Record<string, string> = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
+  settings = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
   process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
   process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
   const certs = await ensureDevCertificates();
@@ -235,6 +236,46 @@ describe('change notifications for a tenant', () => {
     await waitFor(
       async () => (await services.replication.notifications.read(customerId))?.groups?.id === again.id,
     );
+    await idle();
+  });
+
+  it("a create whose record was lost: strays of ours on any page of Graph's list are deleted", async () => {
+    await idle();
+    const graphRoot = `${loadConfig(settings).graph.baseUrl.replace(/\/+$/, '')}/v1.0`;
+    const { accessToken } = await services.tokens.redeem(customerId);
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${graphRoot}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    // Start clean, then a subscription of the same user and app that is not ours heads the list.
+    await services.replication.notifications.retire(customerId, async () => accessToken, silentLog);
+    expect(subs()).toEqual([]);
+    const foreign = await call('POST', '/subscriptions', {
+      changeType: 'updated',
+      notificationUrl: `${host.url}/api/replication/lifecycle`,
+      resource: 'users',
+      expirationDateTime: new Date(Date.now() + DAY).toISOString(),
+    });
+    expect(foreign.status).toBe(201);
+    const foreignId = ((await foreign.json()) as { id: string }).id;
+    stack.m365.notifications.configure({ listPageSize: 1 });
+    try {
+      await services.replication.runSync(customerId, silentLog);
+      const lost = subs().filter((s) => s.id !== foreignId);
+      expect(lost).toHaveLength(2);
+      // The record of them is lost: the next run makes new ones and must find the old on pages 2 and 3.
+      await services.replication.notifications.retire(customerId, async () => 'no token', silentLog);
+      await services.replication.runSync(customerId, silentLog);
+      const ours = subs().filter((s) => s.notificationUrl === `${host.url}/api/replication/notifications`);
+      expect(ours.map((s) => s.resource).sort()).toEqual(['groups', 'users']);
+      for (const old of lost) expect(subs().map((s) => s.id)).not.toContain(old.id);
+      expect(subs().map((s) => s.id)).toContain(foreignId);
+    } finally {
+      stack.m365.notifications.configure({ listPageSize: 100 });
+      await call('DELETE', `/subscriptions/${foreignId}`);
+    }
     await idle();
   });
 
