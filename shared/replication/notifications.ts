@@ -5,6 +5,7 @@ import { errorText, type Log } from '../log';
 import type { SecretStore } from '../secrets/vault';
 import type { TableRepository } from '../storage/table-repository';
 import {
+  checkDue,
   clientStateFor,
   customerOfClientState,
   GATHER_SECONDS,
@@ -237,6 +238,7 @@ export function createNotifications(deps: NotificationDeps) {
       }
       const keyId = keyIdOf(keyValue);
       const keep = new Set(subscribedResources.flatMap((r) => (state[r] ? [state[r].id] : [])));
+      const checking = before !== undefined && checkDue(before.checkedAt ?? before.updatedAt, now);
       for (const resource of subscribedResources) {
         let sub = state[resource];
         const mine = events.filter((e) => e.subscriptionId === sub?.id).map((e) => e.event);
@@ -257,6 +259,17 @@ export function createNotifications(deps: NotificationDeps) {
             );
             if (r.status === 404) sub = undefined;
             else done.push(`${resource}:reauthorized`);
+          }
+          if (sub && checking && mine.length === 0 && !renewalDue(sub.expiresAt, now)) {
+            // Nothing else asks Graph about it today: is it still there?
+            const r = await graph(
+              'get subscription',
+              'GET',
+              `/subscriptions/${encodeURIComponent(sub.id)}`,
+              token,
+            );
+            if (r.status === 404) sub = undefined;
+            else done.push(`${resource}:checked`);
           }
           if (sub && renewalDue(sub.expiresAt, now)) {
             const r = await graph(
@@ -296,6 +309,12 @@ export function createNotifications(deps: NotificationDeps) {
         customerId,
         ...(state.users ? { users: state.users } : {}),
         ...(state.groups ? { groups: state.groups } : {}),
+        // Each one was confirmed (or made, renewed) at Graph by this run.
+        ...(checking && failure === undefined
+          ? { checkedAt: now.toISOString() }
+          : before?.checkedAt
+            ? { checkedAt: before.checkedAt }
+            : {}),
         ...(failure !== undefined
           ? {
               retryAfter: new Date(now.getTime() + RETRY_AFTER_FAILURE_MS).toISOString(),

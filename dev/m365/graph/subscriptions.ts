@@ -547,6 +547,8 @@ export interface NotificationControls {
   lifecycle(subscriptionId: string, event: LifecycleEvent): Promise<DeliveryAttempt>;
   /** Every POST made to subscribers (validations, deliveries, lifecycle events), oldest first. */
   attempts(filter?: { kind?: DeliveryAttempt['kind']; subscriptionId?: string }): DeliveryAttempt[];
+  /** Graph removes the subscription without telling (no lifecycle event, as it may for users and groups). */
+  drop(subscriptionId: string): void;
   /** Subscription ids reauthorized through POST /subscriptions/{id}/reauthorize, in order. */
   reauthorizations(): string[];
   /** Notification items waiting to be delivered (batched, retrying or held for reauthorization). */
@@ -596,6 +598,12 @@ export function createNotificationControls(state: SimState): NotificationControl
           (!filter.kind || a.kind === filter.kind) &&
           (!filter.subscriptionId || a.subscriptionId === filter.subscriptionId),
       ),
+    drop(subscriptionId) {
+      hub.subscriptions.delete(subscriptionId);
+      const p = hub.pending.get(subscriptionId);
+      if (p?.timer) clearTimeout(p.timer);
+      hub.pending.delete(subscriptionId);
+    },
     reauthorizations: () => [...hub.reauthorizations],
     pending: pendingCount,
     configure(options) {

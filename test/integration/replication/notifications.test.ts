@@ -296,6 +296,25 @@ describe('change notifications for a tenant', () => {
     const row = await services.replication.notifications.read(customerId);
     expect(Date.parse(row!.users!.expiresAt)).toBe(subOf('users').expiresAt);
   });
+
+  it('a subscription Graph removed without a lifecycle event is found gone within a day and made again', async () => {
+    await idle();
+    const users = subOf('users');
+    stack.m365.notifications.drop(users.id);
+    // Checked by the renewal just now: the run trusts its row until a day has passed.
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
+      subscriptions: 'current',
+    });
+    clockOffsetMs += DAY + 60_000;
+    stack.m365.advanceClock(24 * 3600 + 60);
+    const run = await services.replication.runSync(customerId, silentLog);
+    expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
+    const again = subOf('users');
+    expect(again.id).not.toBe(users.id);
+    expect((await services.replication.notifications.read(customerId))?.users?.id).toBe(again.id);
+    // Found still there, the groups subscription was kept.
+    expect(subs()).toHaveLength(2);
+  });
 });
 
 describe('a customer whose service stops', () => {
