@@ -239,6 +239,26 @@ describe('change notifications for a tenant', () => {
     await idle();
   });
 
+  it('suspended: the notifications still arriving bring the run that deletes its subscriptions at Microsoft', async () => {
+    await idle();
+    expect(subs()).toHaveLength(2);
+    await services.customers.setStatus(customerId, 'suspended', 'test', 'unpaid');
+    // No timer here (and the timer skips a suspended customer): only the delivery can start the run.
+    stack.m365.portal.updateUser(c.tenantId, c.user, { department: 'After suspension' });
+    await waitFor(() => subs().length === 0, 20_000);
+    await waitFor(async () => (await services.replication.notifications.read(customerId)) === undefined);
+    expect(
+      stack.m365.notifications.attempts({ kind: 'notification' }).filter((a) => a.ok).length,
+    ).toBeGreaterThan(0);
+    expect((await cachedUser(c.user))?.department).not.toBe('After suspension');
+    // Our clock and Microsoft's still agree here (the host's cached token is valid at Graph). Resumed:
+    await services.customers.setStatus(customerId, 'active', 'test');
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
+      subscriptions: 'updated',
+    });
+    expect(subs()).toHaveLength(2);
+  });
+
   it("a create whose record was lost: strays of ours on any page of Graph's list are deleted", async () => {
     await idle();
     const graphRoot = `${loadConfig(settings).graph.baseUrl.replace(/\/+$/, '')}/v1.0`;
