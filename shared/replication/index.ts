@@ -207,7 +207,7 @@ export function createReplication(deps: {
     }
     try {
       const access = await deps.tokens.redeem(customer);
-      // Subscribed before the delta reads: a change in between is either in the delta or notified.
+      // Subscribed before the delta reads; a change notified before the row names the subscription waits for the timer.
       const subscriptions = await notifications
         .maintain(customerId, access.accessToken, requests, log)
         .catch((e: unknown) => {
