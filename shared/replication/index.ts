@@ -207,7 +207,7 @@ export function createReplication(deps: {
     }
     try {
       const access = await deps.tokens.redeem(customer);
-      // Subscribed before the delta reads; a change notified before the row names the subscription waits for the timer.
+      // Subscribed and recorded before the delta reads: an earlier change is in the delta, a later one notified.
       const subscriptions = await notifications
         .maintain(customerId, access.accessToken, requests, log)
         .catch((e: unknown) => {
