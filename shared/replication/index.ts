@@ -235,7 +235,7 @@ export function createReplication(deps: {
     }
     try {
       const access = await deps.tokens.redeem(customer);
-      // Subscribed before the delta reads: a change in between is either in the delta or notified.
+      // Subscribed and recorded before the delta reads: an earlier change is in the delta, a later one notified.
       const graphTenant = { tenantId: customer.tenantId ?? customerId };
       const subscriptions = await tenantScope
         .run(graphTenant, () => notifications.maintain(customerId, access.accessToken, requests, log))

@@ -22,6 +22,11 @@ export const tenantSubscriptionsSchema = z.object({
   customerId: z.string(),
   users: subscriptionRefSchema.optional(),
   groups: subscriptionRefSchema.optional(),
+  /**
+   * When Graph last confirmed the subscriptions exist (a daily GET: for users and groups Graph may
+   * remove one without a lifecycle event). Absent on older rows: `updatedAt` stands in.
+   */
+  checkedAt: z.string().optional(),
   /** After a failure, the run leaves Graph alone until then (a lifecycle event overrides it). */
   retryAfter: z.string().optional(),
   lastError: z.string().optional(),

@@ -15,6 +15,19 @@ export const SUBSCRIPTION_LIFETIME_MS = (GRAPH_MAX_LIFETIME_MINUTES - 60) * 60_0
 export const RENEW_MARGIN_MS = 7 * 24 * 3600_000;
 /** After a failed create or renew the run leaves the subscriptions alone this long (the timer still syncs). */
 export const RETRY_AFTER_FAILURE_MS = 3600_000;
+/**
+ * How often the run asks Graph whether the subscriptions still exist (`GET /subscriptions/{id}`):
+ * users and groups get no `subscriptionRemoved`, so one Graph dropped would otherwise go unnoticed
+ * until its renewal, weeks later.
+ */
+export const CHECK_EVERY_MS = 24 * 3600_000;
+
+/** True when the existence check is due; `checkedAt` falls back to when the row was last written. */
+export function checkDue(checkedAt: string | undefined, now: Date, everyMs = CHECK_EVERY_MS): boolean {
+  const at = checkedAt === undefined ? NaN : Date.parse(checkedAt);
+  return Number.isNaN(at) || now.getTime() - at >= everyMs;
+}
+
 /** Notifications of one tenant within this window make one sync request (one mailbox item). */
 export const GATHER_SECONDS = 2;
 

@@ -5,6 +5,7 @@ import { errorText, type Log } from '../log';
 import type { SecretStore } from '../secrets/vault';
 import type { TableRepository } from '../storage/table-repository';
 import {
+  checkDue,
   clientStateFor,
   customerOfClientState,
   GATHER_SECONDS,
@@ -23,6 +24,7 @@ import {
 import { SUBSCRIPTIONS_ROW, type SubscriptionRef, type TenantSubscriptions } from './notification-rows';
 import { partitionOf } from './repositories';
 import type { SyncRequest } from './queues';
+import { inParallel } from './sync';
 
 /**
  * Graph change notifications for each tenant's /users and /groups (README.md, "Change
@@ -32,8 +34,18 @@ import type { SyncRequest } from './queues';
  * well before they expire, reauthorized when Graph asks), so no timer and no table scan is needed.
  */
 
-/** The Key Vault secret the clientState MACs are keyed with; made on first use when absent. */
+/** The Key Vault secret the clientState MACs are keyed with; made by the first run that subscribes. */
 export const CLIENT_STATE_KEY_SECRET = 'replication-notification-key';
+const KEY_TTL_MS = 10 * 60_000;
+/** How long a receiving instance believes the key absent before reading the vault again. */
+export const KEY_ABSENT_RECHECK_MS = 5_000;
+/**
+ * Tenants of one delivery handled at once (each: a point read, a mailbox post). Graph wants the answer
+ * within 3 s and throttles, then drops, a slow endpoint; one delivery can name many tenants.
+ */
+export const RECEIVE_CONCURRENCY = 8;
+/** Graph allows 100 subscriptions per app per tenant: a few pages at most. */
+const MAX_LIST_PAGES = 50;
 export const NOTIFICATION_ROUTE = 'api/replication/notifications';
 export const LIFECYCLE_ROUTE = 'api/replication/lifecycle';
 
@@ -79,20 +91,29 @@ export function createNotifications(deps: NotificationDeps) {
   const notificationUrl = `${deps.publicBaseUrl}/${NOTIFICATION_ROUTE}`;
   const lifecycleUrl = `${deps.publicBaseUrl}/${LIFECYCLE_ROUTE}`;
 
-  const key = expiring(
-    async () => {
-      const held = await deps.secrets.get(CLIENT_STATE_KEY_SECRET);
-      if (held) return held;
-      await deps.secrets.set(CLIENT_STATE_KEY_SECRET, randomBytes(32).toString('base64url'), {
-        contentType: 'replication change notification clientState key',
-      });
-      // Read back: when two instances raced, both now use the version Key Vault kept last.
-      const kept = await deps.secrets.get(CLIENT_STATE_KEY_SECRET);
-      if (!kept) throw new Error('The clientState key could not be read back from Key Vault.');
-      return kept;
-    },
-    { ttlMs: 10 * 60_000 },
-  );
+  /**
+   * The key as Key Vault holds it, or null. Only read here: the anonymous routes use this, and a
+   * request from anyone must never write to the vault. Absence is remembered briefly, so a flood of
+   * deliveries to a deployment that never subscribed costs one vault read per few seconds.
+   */
+  const heldKey = expiring(async () => (await deps.secrets.get(CLIENT_STATE_KEY_SECRET)) ?? null, {
+    ttlMs: (v) => (v ? KEY_TTL_MS : KEY_ABSENT_RECHECK_MS),
+  });
+
+  /** The run's key: made when absent (only a tenant's run, about to subscribe, gets here). */
+  const keyForSubscribing = async (): Promise<string> => {
+    const cached = await heldKey.get();
+    if (cached) return cached;
+    const held = await heldKey.refresh(0);
+    if (held) return held;
+    await deps.secrets.set(CLIENT_STATE_KEY_SECRET, randomBytes(32).toString('base64url'), {
+      contentType: 'replication change notification clientState key',
+    });
+    // Read back: when two instances raced, both now use the version Key Vault kept last.
+    const kept = await heldKey.refresh(0);
+    if (!kept) throw new Error('The clientState key could not be read back from Key Vault.');
+    return kept;
+  };
 
   const graph = async (
     operation: string,
@@ -101,7 +122,9 @@ export function createNotifications(deps: NotificationDeps) {
     token: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const res = await doFetch(`${deps.graphRoot}${path}`, {
+    // A nextLink is absolute; the token only ever goes to Graph itself.
+    const url = path.startsWith(`${deps.graphRoot}/`) ? path : `${deps.graphRoot}${path}`;
+    const res = await doFetch(url, {
       method,
       headers: {
         Authorization: `Bearer ${token}`,
@@ -141,9 +164,21 @@ export function createNotifications(deps: NotificationDeps) {
     keyValue: string,
     customerId: string,
   ): Promise<SubscriptionRef> {
-    const listed = await graph('list subscriptions', 'GET', '/subscriptions', token);
-    const value = Array.isArray(listed.json.value) ? (listed.json.value as Record<string, unknown>[]) : [];
-    for (const s of value) {
+    // Every page first, then the deletions: a deletion between pages must not shift what follows.
+    const listed: Record<string, unknown>[] = [];
+    let next: string | undefined = '/subscriptions';
+    for (let pages = 0; next !== undefined; pages++) {
+      if (pages >= MAX_LIST_PAGES)
+        throw new Error('Graph listed more subscriptions than we can page through.');
+      const page = await graph('list subscriptions', 'GET', next, token);
+      const value = page.json.value;
+      if (Array.isArray(value)) listed.push(...(value as Record<string, unknown>[]));
+      const link = page.json['@odata.nextLink'];
+      if (link !== undefined && (typeof link !== 'string' || !link.startsWith(`${deps.graphRoot}/`)))
+        throw new Error('Graph answered a subscriptions nextLink outside Graph.');
+      next = link;
+    }
+    for (const s of listed) {
       if (
         s.notificationUrl === notificationUrl &&
         resourceOf(s.resource) === resource &&
@@ -196,13 +231,14 @@ export function createNotifications(deps: NotificationDeps) {
       let failure: unknown;
       let keyValue: string;
       try {
-        keyValue = await key.get();
+        keyValue = await keyForSubscribing();
       } catch (e) {
         log.warn('replication_notifications_key_unavailable', { customerId, error: errorText(e) });
         return { outcome: 'failed' as const };
       }
       const keyId = keyIdOf(keyValue);
       const keep = new Set(subscribedResources.flatMap((r) => (state[r] ? [state[r].id] : [])));
+      const checking = before !== undefined && checkDue(before.checkedAt ?? before.updatedAt, now);
       for (const resource of subscribedResources) {
         let sub = state[resource];
         const mine = events.filter((e) => e.subscriptionId === sub?.id).map((e) => e.event);
@@ -223,6 +259,17 @@ export function createNotifications(deps: NotificationDeps) {
             );
             if (r.status === 404) sub = undefined;
             else done.push(`${resource}:reauthorized`);
+          }
+          if (sub && checking && mine.length === 0 && !renewalDue(sub.expiresAt, now)) {
+            // Nothing else asks Graph about it today: is it still there?
+            const r = await graph(
+              'get subscription',
+              'GET',
+              `/subscriptions/${encodeURIComponent(sub.id)}`,
+              token,
+            );
+            if (r.status === 404) sub = undefined;
+            else done.push(`${resource}:checked`);
           }
           if (sub && renewalDue(sub.expiresAt, now)) {
             const r = await graph(
@@ -262,6 +309,12 @@ export function createNotifications(deps: NotificationDeps) {
         customerId,
         ...(state.users ? { users: state.users } : {}),
         ...(state.groups ? { groups: state.groups } : {}),
+        // Each one was confirmed (or made, renewed) at Graph by this run.
+        ...(checking && failure === undefined
+          ? { checkedAt: now.toISOString() }
+          : before?.checkedAt
+            ? { checkedAt: before.checkedAt }
+            : {}),
         ...(failure !== undefined
           ? {
               retryAfter: new Date(now.getTime() + RETRY_AFTER_FAILURE_MS).toISOString(),
@@ -301,7 +354,13 @@ export function createNotifications(deps: NotificationDeps) {
       const { items, malformed } = readDelivery(json);
       const result: Received = { accepted: 0, rejected: 0, unknown: 0, malformed, tenants: 0 };
       if (items.length === 0) return result;
-      const keyValue = await key.get();
+      // Never made yet: no subscription of ours exists, so no item can be genuine.
+      const keyValue = await heldKey.get();
+      if (!keyValue) {
+        result.rejected = items.length;
+        log.warn('replication_notifications_dropped', { kind, ...result });
+        return result;
+      }
       const byCustomer = new Map<string, typeof items>();
       for (const item of items) {
         const customerId = customerOfClientState(keyValue, item.clientState);
@@ -312,12 +371,12 @@ export function createNotifications(deps: NotificationDeps) {
         byCustomer.set(customerId, [...(byCustomer.get(customerId) ?? []), item]);
       }
       const slot = Math.floor(deps.now().getTime() / (GATHER_SECONDS * 1000));
-      for (const [customerId, list] of byCustomer) {
+      await inParallel([...byCustomer], RECEIVE_CONCURRENCY, async ([customerId, list]) => {
         const row = await read(customerId);
         const held = new Set(subscribedResources.flatMap((r) => (row?.[r] ? [row[r].id] : [])));
         const known = list.filter((i) => held.has(i.subscriptionId));
         result.unknown += list.length - known.length;
-        if (known.length === 0) continue;
+        if (known.length === 0) return;
         result.accepted += known.length;
         result.tenants++;
         if (kind === 'change') {
@@ -327,7 +386,7 @@ export function createNotifications(deps: NotificationDeps) {
             { id: `notification-${slot}`, payload: { reason: 'notification' } },
             { delaySeconds: GATHER_SECONDS },
           );
-          continue;
+          return;
         }
         for (const i of known) {
           const event = (lifecycleEvents as readonly string[]).includes(i.lifecycleEvent ?? '')
@@ -342,7 +401,7 @@ export function createNotifications(deps: NotificationDeps) {
             payload: { reason: `lifecycle ${event}`, lifecycle: { event, subscriptionId: i.subscriptionId } },
           });
         }
-      }
+      });
       if (result.rejected > 0 || result.unknown > 0 || result.malformed > 0)
         log.warn('replication_notifications_dropped', { kind, ...result });
       return result;

@@ -98,7 +98,8 @@ export const emptyCounts = (): SyncCounts => ({
 const versioned = (row: ReplicatedUser | undefined, items: Reconciliation[]) =>
   items.map((r) => ({ r, version: row?.updatedAt ?? '' }));
 
-async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>) {
+/** Runs `run` over the items with at most `limit` in flight. */
+export async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>) {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

@@ -13,7 +13,7 @@ import type { GraphRequest, GraphRoute } from './types';
  * echoed as 200 text/plain within 10 s; `created` refused for users and groups (creation and soft
  * delete arrive as `updated`); at most 41,760 minutes of lifetime; `clientState` at most 128
  * characters. Every change the portal controls make is delivered as `{ value: [...] }` to each
- * matching subscription, batched for a moment as Graph does, with `resourceData` holding only
+ * matching subscription, batched for a moment as Graph does; the list is paged by `@odata.nextLink`, with `resourceData` holding only
  * `@odata.type`, `@odata.id`, `id` and `organizationId`; a delivery not answered 2xx within 3 s is
  * retried with back-off until the subscription expires. Lifecycle events are sent on demand
  * (`notifications.lifecycle`). The only outbound calls are to the URLs a subscription names.
@@ -43,6 +43,8 @@ export interface SimSubscription {
   expiresAt: number;
   /** After a reauthorizationRequired event, deliveries wait until the app reauthorizes or renews. */
   reauthorizationRequired: boolean;
+  /** Creation order: the list is paged by it, so a deletion between pages skips nothing. */
+  seq: number;
 }
 
 /** One POST the simulator made to a subscriber (validation, delivery or lifecycle). */
@@ -64,6 +66,11 @@ export interface NotificationOptions {
   batchMs: number;
   /** First retry delay of a failed delivery, doubling each time (default 1 s, capped at 60 s). */
   retryBaseMs: number;
+  /**
+   * Subscriptions per page of GET /subscriptions. Graph pages this list server-side (no `$top`;
+   * more follow `@odata.nextLink`) without documenting the size; tests make it small.
+   */
+  listPageSize: number;
 }
 
 interface Pending {
@@ -80,6 +87,7 @@ export interface NotificationHub {
   pending: Map<string, Pending>;
   inFlight: Set<Promise<void>>;
   stopped: boolean;
+  seq: number;
 }
 
 const hubs = new WeakMap<SimState, NotificationHub>();
@@ -91,10 +99,11 @@ export function hubOf(state: SimState): NotificationHub {
       subscriptions: new Map(),
       attempts: [],
       reauthorizations: [],
-      options: { batchMs: 200, retryBaseMs: 1000 },
+      options: { batchMs: 200, retryBaseMs: 1000, listPageSize: 100 },
       pending: new Map(),
       inFlight: new Set(),
       stopped: false,
+      seq: 0,
     };
     hubs.set(state, hub);
   }
@@ -350,23 +359,39 @@ async function create(r: GraphRequest): Promise<void> {
     clientState,
     expiresAt: expiry.at,
     reauthorizationRequired: false,
+    seq: ++hub.seq,
   };
   hub.subscriptions.set(s.id, s);
   sendGraph(r.ex, 201, entity(r.base, s, true));
 }
 
 function list(r: GraphRequest): void {
+  const now = r.ctx.state.now();
   const hub = hubOf(r.ctx.state);
+  const token = r.query.get('$skiptoken');
+  const after = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!Number.isSafeInteger(after) || after < 0)
+    return sendGraphError(r.ex, 400, 'BadRequest', 'The skip token is not valid.', now);
   // Delegated: the subscriptions the signed-in user made with this app; app-only: all of the app's.
-  const mine = live(r.ctx.state, hub).filter(
-    (s) =>
-      s.tenantId === r.principal.tenant.id &&
-      s.applicationId === r.principal.appId &&
-      (r.principal.userId === undefined || s.creatorId === r.principal.userId),
-  );
+  const mine = live(r.ctx.state, hub)
+    .filter(
+      (s) =>
+        s.tenantId === r.principal.tenant.id &&
+        s.applicationId === r.principal.appId &&
+        (r.principal.userId === undefined || s.creatorId === r.principal.userId) &&
+        s.seq > after,
+    )
+    .sort((a, b) => a.seq - b.seq);
+  const page = mine.slice(0, hub.options.listPageSize);
+  const last = page.at(-1);
   sendGraph(r.ex, 200, {
     '@odata.context': `${r.base}/$metadata#subscriptions`,
-    value: mine.map((s) => entity(r.base, s, false)),
+    ...(last && mine.length > page.length
+      ? {
+          '@odata.nextLink': `${r.base}/subscriptions?$skiptoken=${Buffer.from(String(last.seq)).toString('base64url')}`,
+        }
+      : {}),
+    value: page.map((s) => entity(r.base, s, false)),
   });
 }
 
@@ -522,6 +547,8 @@ export interface NotificationControls {
   lifecycle(subscriptionId: string, event: LifecycleEvent): Promise<DeliveryAttempt>;
   /** Every POST made to subscribers (validations, deliveries, lifecycle events), oldest first. */
   attempts(filter?: { kind?: DeliveryAttempt['kind']; subscriptionId?: string }): DeliveryAttempt[];
+  /** Graph removes the subscription without telling (no lifecycle event, as it may for users and groups). */
+  drop(subscriptionId: string): void;
   /** Subscription ids reauthorized through POST /subscriptions/{id}/reauthorize, in order. */
   reauthorizations(): string[];
   /** Notification items waiting to be delivered (batched, retrying or held for reauthorization). */
@@ -571,6 +598,12 @@ export function createNotificationControls(state: SimState): NotificationControl
           (!filter.kind || a.kind === filter.kind) &&
           (!filter.subscriptionId || a.subscriptionId === filter.subscriptionId),
       ),
+    drop(subscriptionId) {
+      hub.subscriptions.delete(subscriptionId);
+      const p = hub.pending.get(subscriptionId);
+      if (p?.timer) clearTimeout(p.timer);
+      hub.pending.delete(subscriptionId);
+    },
     reauthorizations: () => [...hub.reauthorizations],
     pending: pendingCount,
     configure(options) {

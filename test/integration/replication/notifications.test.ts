@@ -7,7 +7,13 @@ import { ensureDevCertificates } from '../../../dev/tls/certs';
 import { loadConfig } from '../../../shared/config';
 import { silentLog } from '../../../shared/log';
 import { clientStateFor, GRAPH_MAX_LIFETIME_MINUTES } from '../../../shared/replication/notification-rules';
-import { CLIENT_STATE_KEY_SECRET } from '../../../shared/replication/notifications';
+import { createSubscriptionRepository } from '../../../shared/replication/notification-rows';
+import {
+  CLIENT_STATE_KEY_SECRET,
+  createNotifications,
+  KEY_ABSENT_RECHECK_MS,
+  RECEIVE_CONCURRENCY,
+} from '../../../shared/replication/notifications';
 import { createServices, type Services } from '../../../shared/services';
 import { startTestHost } from '../../helpers/host';
 import { uniquePrefix } from '../../helpers/stack';
@@ -25,6 +31,7 @@ let host: Host;
 let services: Services;
 let customerId: string;
 let clockOffsetMs = 0;
+let settings: Record<string, string>;
 const c = seedIds.contoso;
 const DAY = 24 * 3600_000;
 
@@ -32,7 +39,7 @@ beforeAll(async () => {
   const port = await freePort();
   const publicBaseUrl = `https://127.0.0.1:${port}`;
   stack = await startLocalStack({ ports: 'free', quiet: true, publicBaseUrl });
-  const settings: Record<string, string> = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
+  settings = { ...stack.settings, STORAGE_NAME_PREFIX: uniquePrefix() };
   process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
   process.env.IDENTITY_HEADER = settings.IDENTITY_HEADER;
   const certs = await ensureDevCertificates();
@@ -75,6 +82,26 @@ describe('change notifications for a tenant', () => {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(await res.text()).toBe(token);
     }
+  });
+
+  it('a delivery before any tenant subscribed is refused without writing to Key Vault', async () => {
+    // Anyone can post here: on a fresh deployment that must not make the clientState key.
+    const res = await deliver('notifications', {
+      value: [
+        {
+          subscriptionId: '00000000-0000-0000-0000-000000000001',
+          clientState: `${customerId}.${'A'.repeat(43)}`,
+          changeType: 'updated',
+          resource: `Users/${c.user}`,
+          tenantId: c.tenantId,
+        },
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(await services.secrets.get(CLIENT_STATE_KEY_SECRET)).toBeUndefined();
+    expect(await services.replication.mailbox.pending(customerId)).toBe(0);
+    // The host remembers the absence this long; the next test's run makes the key.
+    await sleep(KEY_ABSENT_RECHECK_MS + 100);
   });
 
   it("the tenant's run subscribes to users and groups with the customer's token; the clientState is not stored", async () => {
@@ -212,6 +239,66 @@ describe('change notifications for a tenant', () => {
     await idle();
   });
 
+  it('suspended: the notifications still arriving bring the run that deletes its subscriptions at Microsoft', async () => {
+    await idle();
+    expect(subs()).toHaveLength(2);
+    await services.customers.setStatus(customerId, 'suspended', 'test', 'unpaid');
+    // No timer here (and the timer skips a suspended customer): only the delivery can start the run.
+    stack.m365.portal.updateUser(c.tenantId, c.user, { department: 'After suspension' });
+    await waitFor(() => subs().length === 0, 20_000);
+    await waitFor(async () => (await services.replication.notifications.read(customerId)) === undefined);
+    expect(
+      stack.m365.notifications.attempts({ kind: 'notification' }).filter((a) => a.ok).length,
+    ).toBeGreaterThan(0);
+    expect((await cachedUser(c.user))?.department).not.toBe('After suspension');
+    // Our clock and Microsoft's still agree here (the host's cached token is valid at Graph). Resumed:
+    await services.customers.setStatus(customerId, 'active', 'test');
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
+      subscriptions: 'updated',
+    });
+    expect(subs()).toHaveLength(2);
+  });
+
+  it("a create whose record was lost: strays of ours on any page of Graph's list are deleted", async () => {
+    await idle();
+    const graphRoot = `${loadConfig(settings).graph.baseUrl.replace(/\/+$/, '')}/v1.0`;
+    const { accessToken } = await services.tokens.redeem(customerId);
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${graphRoot}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    // Start clean, then a subscription of the same user and app that is not ours heads the list.
+    await services.replication.notifications.retire(customerId, async () => accessToken, silentLog);
+    expect(subs()).toEqual([]);
+    const foreign = await call('POST', '/subscriptions', {
+      changeType: 'updated',
+      notificationUrl: `${host.url}/api/replication/lifecycle`,
+      resource: 'users',
+      expirationDateTime: new Date(Date.now() + DAY).toISOString(),
+    });
+    expect(foreign.status).toBe(201);
+    const foreignId = ((await foreign.json()) as { id: string }).id;
+    stack.m365.notifications.configure({ listPageSize: 1 });
+    try {
+      await services.replication.runSync(customerId, silentLog);
+      const lost = subs().filter((s) => s.id !== foreignId);
+      expect(lost).toHaveLength(2);
+      // The record of them is lost: the next run makes new ones and must find the old on pages 2 and 3.
+      await services.replication.notifications.retire(customerId, async () => 'no token', silentLog);
+      await services.replication.runSync(customerId, silentLog);
+      const ours = subs().filter((s) => s.notificationUrl === `${host.url}/api/replication/notifications`);
+      expect(ours.map((s) => s.resource).sort()).toEqual(['groups', 'users']);
+      for (const old of lost) expect(subs().map((s) => s.id)).not.toContain(old.id);
+      expect(subs().map((s) => s.id)).toContain(foreignId);
+    } finally {
+      stack.m365.notifications.configure({ listPageSize: 100 });
+      await call('DELETE', `/subscriptions/${foreignId}`);
+    }
+    await idle();
+  });
+
   it('renews both subscriptions by PATCH before they expire, keeping their ids', async () => {
     await idle();
     const before = subs().map((s) => ({ id: s.id, expiresAt: s.expiresAt }));
@@ -228,6 +315,25 @@ describe('change notifications for a tenant', () => {
     }
     const row = await services.replication.notifications.read(customerId);
     expect(Date.parse(row!.users!.expiresAt)).toBe(subOf('users').expiresAt);
+  });
+
+  it('a subscription Graph removed without a lifecycle event is found gone within a day and made again', async () => {
+    await idle();
+    const users = subOf('users');
+    stack.m365.notifications.drop(users.id);
+    // Checked by the renewal just now: the run trusts its row until a day has passed.
+    expect(await services.replication.runSync(customerId, silentLog)).toMatchObject({
+      subscriptions: 'current',
+    });
+    clockOffsetMs += DAY + 60_000;
+    stack.m365.advanceClock(24 * 3600 + 60);
+    const run = await services.replication.runSync(customerId, silentLog);
+    expect(run).toMatchObject({ outcome: 'synced', subscriptions: 'updated' });
+    const again = subOf('users');
+    expect(again.id).not.toBe(users.id);
+    expect((await services.replication.notifications.read(customerId))?.users?.id).toBe(again.id);
+    // Found still there, the groups subscription was kept.
+    expect(subs()).toHaveLength(2);
   });
 });
 
@@ -247,5 +353,61 @@ describe('a customer whose service stops', () => {
         .map((s) => s.resource)
         .sort(),
     ).toEqual(['groups', 'users']);
+  });
+});
+
+describe('a delivery naming many tenants', () => {
+  it('asks each tenant for one run, several tenants at a time (Graph wants the answer within 3 s)', async () => {
+    const key = await services.secrets.get(CLIENT_STATE_KEY_SECRET);
+    expect(key).toBeDefined();
+    const repo = createSubscriptionRepository(services.storage);
+    const tenants = Array.from({ length: 20 }, (_, i) => ({
+      customerId: `many-${Date.now().toString(36)}-${i}`,
+      subscriptionId: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+    }));
+    for (const t of tenants)
+      await repo.upsert({
+        customerId: t.customerId,
+        users: { id: t.subscriptionId, expiresAt: new Date(Date.now() + DAY).toISOString(), keyId: 'k' },
+        updatedAt: new Date().toISOString(),
+      });
+    let inFlight = 0;
+    let most = 0;
+    const posted: string[] = [];
+    const notifications = createNotifications({
+      subscriptions: repo,
+      secrets: services.secrets,
+      graphRoot: 'https://graph.invalid/v1.0',
+      publicBaseUrl: host.url,
+      // The real mailbox, held a moment so that overlapping posts show.
+      post: async (id, item, options) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        try {
+          await sleep(50);
+          posted.push(id);
+          return await services.replication.mailbox.post(id, item, options);
+        } finally {
+          inFlight--;
+        }
+      },
+      now: () => new Date(),
+    });
+    const received = await notifications.receive(
+      {
+        value: tenants.map((t) => ({
+          subscriptionId: t.subscriptionId,
+          clientState: clientStateFor(key!, t.customerId),
+          changeType: 'updated',
+          resource: 'Users/x',
+        })),
+      },
+      'change',
+      silentLog,
+    );
+    expect(received).toMatchObject({ accepted: 20, tenants: 20, rejected: 0, unknown: 0 });
+    expect(posted.sort()).toEqual(tenants.map((t) => t.customerId).sort());
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(RECEIVE_CONCURRENCY);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CHECK_EVERY_MS,
+  checkDue,
   clientStateFor,
   customerOfClientState,
   keyIdOf,
@@ -76,5 +78,15 @@ describe('reading a delivery', () => {
     expect(resourceOf('/users')).toBe('users');
     expect(resourceOf('Groups')).toBe('groups');
     expect(resourceOf('users/123')).toBeUndefined();
+  });
+});
+
+describe('the daily existence check', () => {
+  it('is due a day after the last one, or when none is known; not before', () => {
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    expect(checkDue(ago(CHECK_EVERY_MS - 60_000), now)).toBe(false);
+    expect(checkDue(ago(CHECK_EVERY_MS), now)).toBe(true);
+    expect(checkDue(undefined, now)).toBe(true);
+    expect(checkDue('not a date', now)).toBe(true);
   });
 });
