@@ -12,6 +12,7 @@ import {
   outcomeOf,
   planBatches,
   resultOf,
+  type BatchPlan,
   type ItemAnswer,
   type ItemOutcome,
 } from './rules';
@@ -19,7 +20,8 @@ import {
 /**
  * One push of one tenant's due changes, run only by the holder of the tenant's mailbox lease (so only
  * one runs per tenant, and change rows are written by nobody else meanwhile). Every change is marked
- * `pushing` (attempt + 1) before its Graph request; its result is written after. PATCH and
+ * `pushing` (attempt + 1) before its Graph request; its result is written after. Profile writes go
+ * before licence writes, each in fully parallel batches. PATCH and
  * assignLicense set values, so repeating one whose result was lost does no harm; a number assignment
  * in `pushing` is looked up in `numberAssignments` first and never posted twice.
  */
@@ -83,16 +85,23 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         return row.attempts >= MAX_ATTEMPTS
           ? { ...base, status: 'failed', finishedAt: result.at }
           : { ...base, status: 'queued', notBefore: later(RETRY_SECONDS * 1000 * row.attempts) };
-      case 'dependency':
-        return { ...base, status: 'failed', finishedAt: result.at };
       case 'failed':
         return { ...base, status: 'failed', finishedAt: result.at };
     }
   }
 
-  async function batches(token: string, rows: Stored<ChangeRow>[], s: PushSummary): Promise<void> {
-    if (rows.length === 0) return;
-    // 1. The attempt is on record before anything reaches Microsoft.
+  /** Marks rows `pushing`, sends them in fully parallel `$batch` requests, keeps each answer. */
+  async function phase(
+    token: string,
+    rows: Stored<ChangeRow>[],
+    s: PushSummary,
+    plan: (marked: ChangeRow[]) => Promise<{ plans: BatchPlan[]; settled: ChangeRow[] }> = async (m) => ({
+      plans: planBatches(m),
+      settled: [],
+    }),
+  ): Promise<ChangeRow[]> {
+    if (rows.length === 0) return [];
+    // The attempt is on record before anything reaches Microsoft.
     const marked = rows.map((r) => ({
       ...r.value,
       status: 'pushing' as const,
@@ -103,39 +112,81 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       marked.map((value, i) => ({ value, etag: rows[i]!.etag })),
       'update',
     );
-    for (const plan of planBatches(marked)) {
+    const { plans, settled } = await plan(marked);
+    const out: ChangeRow[] = [];
+    if (settled.length > 0) {
+      await save(settled, 'upsert');
+      for (const r of settled) count(s, r);
+      out.push(...settled);
+    }
+    for (const p of plans) {
       s.batches++;
-      const answer = await deps.writer.batch(token, plan.items);
+      const answer = await deps.writer.batch(token, p.items);
       const now = deps.now().getTime();
-      const outcomes = new Map<string, { outcome: ItemOutcome; answer: ItemAnswer }>();
-      for (const item of plan.items) {
+      const written: ChangeRow[] = [];
+      for (const item of p.items) {
         const a: ItemAnswer =
           answer.envelope.status === 200
             ? (answer.items.get(item.id) ?? { status: 502, body: { error: { code: 'missing_response' } } })
             : answer.envelope;
-        outcomes.set(item.id, { outcome: outcomeOf(a, now), answer: a });
-      }
-      const written: ChangeRow[] = [];
-      for (const item of plan.items) {
-        const row = plan.rows.get(item.id)!;
-        let { outcome, answer: a } = outcomes.get(item.id)!;
-        if (outcome.status === 'dependency') {
-          // 424: what happened to the change it depends on decides (its Retry-After, or its failure).
-          const dep = outcomes.get(item.dependsOn?.[0] ?? '')?.outcome;
-          if (dep?.status === 'throttled' || dep?.status === 'retry') outcome = dep;
-          else {
-            a = {
-              status: 424,
-              body: { error: { code: 'FailedDependency', message: 'The change it depends on failed.' } },
-            };
-          }
-        }
-        const next = apply(row, outcome, resultOf(a, at()));
+        const next = apply(p.rows.get(item.id)!, outcomeOf(a, now), resultOf(a, at()));
         written.push(next);
         count(s, next);
       }
       await save(written, 'upsert');
+      out.push(...written);
     }
+    return out;
+  }
+
+  /** A licence change whose user's earlier profile change did not succeed: it waits with it, or fails. */
+  function heldBy(row: ChangeRow, profile: ChangeRow): ChangeRow {
+    const result = (message: string): ItemResult => ({
+      status: 424,
+      code: 'FailedDependency',
+      message,
+      at: at(),
+    });
+    if (profile.status === 'failed')
+      return {
+        ...row,
+        status: 'failed',
+        result: result('It depends on the profile change, which failed.'),
+        updatedAt: at(),
+        finishedAt: at(),
+      };
+    return {
+      ...row,
+      status: profile.status === 'throttled' ? 'throttled' : 'queued',
+      notBefore: profile.notBefore,
+      result: result('It waits for the profile change it depends on.'),
+      updatedAt: at(),
+    };
+  }
+
+  /**
+   * Profile writes first, then licence writes (a usage location must be set before a licence is
+   * assigned); each phase in fully parallel batches. A licence goes only when its user's earlier
+   * profile change in this push succeeded.
+   */
+  async function batches(token: string, rows: Stored<ChangeRow>[], s: PushSummary): Promise<void> {
+    const profiles = await phase(
+      token,
+      rows.filter((r) => r.value.kind === 'profile'),
+      s,
+    );
+    const go: Stored<ChangeRow>[] = [];
+    const held: Stored<ChangeRow>[] = [];
+    for (const r of rows.filter((x) => x.value.kind === 'licences')) {
+      const blocker = profiles.find(
+        (p) => p.userId === r.value.userId && p.id < r.value.id && p.status !== 'succeeded',
+      );
+      if (blocker) held.push({ value: heldBy(r.value, blocker), etag: r.etag });
+      else go.push(r);
+    }
+    await save(held, 'update');
+    for (const h of held) count(s, h.value);
+    await phase(token, go, s);
   }
 
   function count(s: PushSummary, row: ChangeRow): void {
@@ -309,7 +360,20 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         finished: [],
       };
       const now = deps.now().getTime();
-      const due = (await readOpen(customerId)).filter((r) => isDue(r.value, now, pushNow));
+      const open = await readOpen(customerId);
+      const waiting = open.filter((r) => !isDue(r.value, now, pushNow));
+      // A licence whose user's earlier profile change is not due yet (a Retry-After) waits for it.
+      const due = open.filter(
+        (r) =>
+          isDue(r.value, now, pushNow) &&
+          !(
+            r.value.kind === 'licences' &&
+            waiting.some(
+              (w) =>
+                w.value.kind === 'profile' && w.value.userId === r.value.userId && w.value.id < r.value.id,
+            )
+          ),
+      );
       await batches(
         token,
         due.filter((r) => r.value.kind !== 'number'),

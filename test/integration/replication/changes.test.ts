@@ -166,6 +166,64 @@ describe('pushing', () => {
     expect(mine[2]!.result?.message).toContain(unknownSku);
   });
 
+  it('profiles go first and licences after, each in fully parallel batches: one failure never fails another user; a licence follows its profile change', async () => {
+    const a = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `par.${Date.now()}@contoso.com` });
+    const ghost = randomUUID();
+    const q = await changes().enqueue(
+      customerId,
+      {
+        changes: [
+          { userId: ghost, usageLocation: 'GB', addLicenses: [skus.SPE_E3] },
+          { userId: a.id, usageLocation: 'GB', addLicenses: [skus.SPE_E3] },
+          { userId: c.user, department: 'Parallel' },
+        ],
+      },
+      'operator',
+    );
+    const sent = batches();
+    await changes().replicate(customerId, 'operator');
+    await push();
+    // The simulator refuses a mixed batch whole, as Graph does: two fully parallel requests went.
+    expect(batches() - sent).toBe(2);
+    const mine = (await rows()).filter((r) => q.ids.includes(r.id));
+    expect(mine.map((r) => [r.kind, r.status])).toEqual([
+      ['profile', 'failed'],
+      ['licences', 'failed'],
+      ['profile', 'succeeded'],
+      ['licences', 'succeeded'],
+      ['profile', 'succeeded'],
+    ]);
+    expect(mine[0]!.result).toMatchObject({ status: 404 });
+    expect(mine[1]!.result).toMatchObject({ status: 424, code: 'FailedDependency' });
+    expect(mine[1]!.result?.message).toContain('depends on the profile change, which failed');
+    expect(changesOf(tenant()).licenses[a.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
+    expect(user(c.user).department).toBe('Parallel');
+
+    // Its profile change throttled: the licence waits with it (not sent), then both go.
+    const b = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `thr.${Date.now()}@contoso.com` });
+    stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '3', inBatch: true });
+    const t = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: b.id, usageLocation: 'FR', addLicenses: [skus.SPE_E3] }] },
+      'operator',
+    );
+    const before = batches();
+    await changes().replicate(customerId, 'operator');
+    await push();
+    expect(batches() - before).toBe(1);
+    const waiting = (await rows()).filter((r) => t.ids.includes(r.id));
+    expect(waiting.map((r) => [r.status, r.attempts])).toEqual([
+      ['throttled', 1],
+      ['throttled', 0],
+    ]);
+    expect(waiting[1]!.notBefore).toBe(waiting[0]!.notBefore);
+    clock += 3001;
+    await sweepAndPush();
+    const done = (await rows()).filter((r) => t.ids.includes(r.id));
+    expect(done.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(changesOf(tenant()).licenses[b.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
+  });
+
   it('a throttled item waits for its own Retry-After (fractional seconds), even when an operator asks to push now', async () => {
     stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '2.5', inBatch: true });
     const q = await changes().enqueue(
