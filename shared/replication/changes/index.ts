@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { odata } from '@azure/data-tables';
 import type { Clock } from '../../clock';
-import { NotFoundError } from '../../errors';
+import { ConflictError, NotFoundError } from '../../errors';
 import { parseWith } from '../../http/requests';
 import { writeScopes } from '../../identity/scopes';
 import type { Jobs } from '../../jobs';
@@ -71,13 +71,27 @@ export function createChanges(deps: {
     log: (p, log) => log.info('replication_push_due', { customerId: p.customerId }),
   });
 
-  /** When the tenant's next push is due, from what is open (nothing open: no due time). */
+  /**
+   * When the tenant's next push is due, from what is open (nothing open: no due time). Written with
+   * the ETag of the push row read before the open changes: an `enqueue` in between (it writes the push
+   * row again once its rows exist) makes the write fail, and it is worked out again.
+   */
   async function schedule(customerId: string, soonest?: string): Promise<void> {
-    const open = (await push.readOpen(customerId)).map((r) => r.value);
-    let next = nextPushAt(open);
-    if (soonest && (next === undefined || soonest < next)) next = soonest;
-    // Never in the past: the sweep takes it on its next round.
-    await repos.pushes.upsert({ customerId, ...(next ? { dueAt: next } : {}), updatedAt: iso(0) });
+    for (let attempt = 1; ; attempt++) {
+      const current = await repos.pushes.get(PUSH_PARTITION, partitionOf(customerId));
+      const open = (await push.readOpen(customerId)).map((r) => r.value);
+      let next = nextPushAt(open);
+      if (soonest && (next === undefined || soonest < next)) next = soonest;
+      // Never in the past: the sweep takes it on its next round.
+      const value = { customerId, ...(next ? { dueAt: next } : {}), updatedAt: iso(0) };
+      try {
+        if (current) await repos.pushes.update(value, current.etag);
+        else await repos.pushes.create(value);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError) || attempt >= 5) throw e;
+      }
+    }
   }
 
   async function customerOr404(customerId: string) {
@@ -222,6 +236,13 @@ export function createChanges(deps: {
         await repos.changes.transaction(
           rows.slice(i, i + 100).map((value) => ({ op: 'create' as const, value })),
         );
+      // Written again now the rows exist: a push that read the open changes before they did fails its
+      // conditional write (and looks again), or, if it wrote already, has its due time put back here.
+      await repos.pushes.mutate(PUSH_PARTITION, partitionOf(customer.id), (p) => ({
+        ...p,
+        dueAt: p.dueAt !== undefined && p.dueAt < notBefore ? p.dueAt : notBefore,
+        updatedAt: deps.now().toISOString(),
+      }));
       await deps.audit.record({
         actor,
         action: 'replication.changes.queued',

@@ -224,6 +224,22 @@ describe('pushing', () => {
     expect(changesOf(tenant()).licenses[b.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
   });
 
+  it('an edit queued while a push works out the next due time is never left without one', async () => {
+    for (let round = 0; round < 8; round++) {
+      await Promise.all([
+        changes().pushTenant(customerId, true, silentLog),
+        changes().enqueue(customerId, { changes: [{ userId: c.admin, department: `Race ${round}` }] }, 'op'),
+      ]);
+      const open: string[] = [];
+      for await (const r of changes().repos.changes.listAll({ partitionKey: customerId.toLowerCase() }))
+        if (r.value.status !== 'succeeded' && r.value.status !== 'failed') open.push(r.value.notBefore);
+      const earliest = open.sort()[0];
+      const due = await changes().nextPush(customerId);
+      if (earliest !== undefined) expect(due !== undefined && due <= earliest, `round ${round}`).toBe(true);
+    }
+    await changes().pushTenant(customerId, true, silentLog);
+  });
+
   it('a throttled item waits for its own Retry-After (fractional seconds), even when an operator asks to push now', async () => {
     stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '2.5', inBatch: true });
     const q = await changes().enqueue(
