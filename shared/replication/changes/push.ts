@@ -11,6 +11,7 @@ import {
   MAX_ATTEMPTS,
   outcomeOf,
   planBatches,
+  requestOf,
   resultOf,
   type BatchPlan,
   type ItemAnswer,
@@ -21,9 +22,9 @@ import {
  * One push of one tenant's due changes, run only by the holder of the tenant's mailbox lease (so only
  * one runs per tenant, and change rows are written by nobody else meanwhile). Every change is marked
  * `pushing` (attempt + 1) before its Graph request; its result is written after. Profile writes go
- * before licence writes, each in fully parallel batches. PATCH and
- * assignLicense set values, so repeating one whose result was lost does no harm; a number assignment
- * in `pushing` is looked up in `numberAssignments` first and never posted twice.
+ * before licence writes, each in fully parallel batches. PATCH sets values, so repeating one whose
+ * result was lost does no harm; a licence change first drops what the user's `assignedLicenses` show
+ * done (see licencesLeft); a number assignment in `pushing` is looked up in `numberAssignments` first.
  */
 export interface PushSummary {
   pushed: number;
@@ -95,10 +96,8 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
     token: string,
     rows: Stored<ChangeRow>[],
     s: PushSummary,
-    plan: (marked: ChangeRow[]) => Promise<{ plans: BatchPlan[]; settled: ChangeRow[] }> = async (m) => ({
-      plans: planBatches(m),
-      settled: [],
-    }),
+    /** Before a request goes: what is left of it to send, and the changes found settled already. */
+    prepare?: (plan: BatchPlan, s: PushSummary) => Promise<{ plan: BatchPlan; settled: ChangeRow[] }>,
   ): Promise<ChangeRow[]> {
     if (rows.length === 0) return [];
     // The attempt is on record before anything reaches Microsoft.
@@ -112,14 +111,19 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       marked.map((value, i) => ({ value, etag: rows[i]!.etag })),
       'update',
     );
-    const { plans, settled } = await plan(marked);
     const out: ChangeRow[] = [];
-    if (settled.length > 0) {
-      await save(settled, 'upsert');
-      for (const r of settled) count(s, r);
-      out.push(...settled);
-    }
-    for (const p of plans) {
+    for (const planned of planBatches(marked)) {
+      let p = planned;
+      if (prepare) {
+        const ready = await prepare(planned, s);
+        p = ready.plan;
+        if (ready.settled.length > 0) {
+          await save(ready.settled, 'upsert');
+          for (const r of ready.settled) count(s, r);
+          out.push(...ready.settled);
+        }
+        if (p.items.length === 0) continue;
+      }
       s.batches++;
       const answer = await deps.writer.batch(token, p.items);
       const now = deps.now().getTime();
@@ -186,7 +190,81 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
     }
     await save(held, 'update');
     for (const h of held) count(s, h.value);
-    await phase(token, go, s);
+    await phase(token, go, s, (plan, summary) => licencesLeft(token, plan, summary));
+  }
+
+  /**
+   * assignLicense is not idempotent: removing a licence the user no longer holds is a 400, and adding
+   * one they hold with `disabledPlans: []` turns on every service plan the tenant had left off. So
+   * before a licence change that adds, or one tried before (its answer may have been lost), the users'
+   * `assignedLicenses` are read, and what Microsoft already has is dropped; a change with nothing left
+   * has succeeded. A licence the user holds is never sent again (its disabled plans stay as they are).
+   */
+  async function licencesLeft(
+    token: string,
+    plan: BatchPlan,
+    s: PushSummary,
+  ): Promise<{ plan: BatchPlan; settled: ChangeRow[] }> {
+    const reads = [...plan.rows].filter(([, r]) => r.attempts > 1 || (r.addLicenses ?? []).length > 0);
+    if (reads.length === 0) return { plan, settled: [] };
+    s.batches++;
+    const answer = await deps.writer.batch(
+      token,
+      reads.map(([id, r]) => ({
+        id,
+        method: 'GET' as const,
+        url: `/users/${encodeURIComponent(r.userId)}?$select=assignedLicenses`,
+      })),
+    );
+    const now = deps.now().getTime();
+    const settled: ChangeRow[] = [];
+    const left: BatchPlan = { items: [], rows: new Map() };
+    for (const item of plan.items) {
+      const row = plan.rows.get(item.id)!;
+      if (!reads.some(([id]) => id === item.id)) {
+        left.items.push(item);
+        left.rows.set(item.id, row);
+        continue;
+      }
+      const a: ItemAnswer =
+        answer.envelope.status === 200
+          ? (answer.items.get(item.id) ?? { status: 502, body: { error: { code: 'missing_response' } } })
+          : answer.envelope;
+      const o = outcomeOf(a, now);
+      if (o.status !== 'succeeded') {
+        settled.push(apply(row, o, resultOf(a, at())));
+        continue;
+      }
+      const assigned = (a.body as { assignedLicenses?: unknown } | null)?.assignedLicenses;
+      const held = new Set(
+        (Array.isArray(assigned) ? (assigned as { skuId?: unknown }[]) : []).map((l) =>
+          String(l.skuId ?? '').toLowerCase(),
+        ),
+      );
+      const add = (row.addLicenses ?? []).filter((sku) => !held.has(sku));
+      // A first attempt's removal of a licence the user lacks is the operator's mistake: Graph says so.
+      const remove = (row.removeLicenses ?? []).filter((sku) => row.attempts <= 1 || held.has(sku));
+      if (add.length === 0 && remove.length === 0) {
+        settled.push({
+          ...row,
+          status: 'succeeded',
+          result: {
+            status: 200,
+            code: 'already_applied',
+            message: 'Microsoft had this change already.',
+            at: at(),
+          },
+          updatedAt: at(),
+          finishedAt: at(),
+        });
+        continue;
+      }
+      left.items.push(
+        requestOf(row, item.id, { add: add.map((skuId) => ({ skuId, disabledPlans: [] })), remove }),
+      );
+      left.rows.set(item.id, row);
+    }
+    return { plan: left, settled };
   }
 
   function count(s: PushSummary, row: ChangeRow): void {

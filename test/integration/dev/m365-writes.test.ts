@@ -150,6 +150,14 @@ describe('user writes', () => {
     expect((await call('POST', `/users/${u.id}/assignLicense`, add)).status).toBe(200);
     const full = await call('POST', `/users/${c.user}/assignLicense`, add);
     expect(full.status).toBe(400);
+    const lacking = await call('POST', `/users/${c.user}/assignLicense`, {
+      addLicenses: [],
+      removeLicenses: [skus.MCOEV],
+    });
+    expect(lacking.status).toBe(400);
+    expect(at(lacking.body, 'error', 'message')).toMatch(/does not have a corresponding license/);
+    const held = await call('GET', `/users/${u.id}?$select=assignedLicenses`);
+    expect(at(held.body, 'assignedLicenses')).toEqual([{ skuId: skus.MCOEV, disabledPlans: [] }]);
     const skusNow = await call('GET', '/subscribedSkus');
     expect(at(skusNow.body, 'value', 0)).toMatchObject({ skuId: skus.MCOEV, consumedUnits: 1 });
   });

@@ -183,8 +183,9 @@ describe('pushing', () => {
     const sent = batches();
     await changes().replicate(customerId, 'operator');
     await push();
-    // The simulator refuses a mixed batch whole, as Graph does: two fully parallel requests went.
-    expect(batches() - sent).toBe(2);
+    // The simulator refuses a mixed batch whole, as Graph does: fully parallel requests went (the
+    // profiles; the users' assigned licences read; the licences).
+    expect(batches() - sent).toBe(3);
     const mine = (await rows()).filter((r) => q.ids.includes(r.id));
     expect(mine.map((r) => [r.kind, r.status])).toEqual([
       ['profile', 'failed'],
@@ -238,6 +239,48 @@ describe('pushing', () => {
       if (earliest !== undefined) expect(due !== undefined && due <= earliest, `round ${round}`).toBe(true);
     }
     await changes().pushTenant(customerId, true, silentLog);
+  });
+
+  it('licences are idempotent: a SKU the user holds keeps its disabled plans; a removal repeated after a lost answer succeeds', async () => {
+    const u = stack.m365.portal.addUser(c.tenantId, {
+      userPrincipalName: `idem.${Date.now()}@contoso.com`,
+      usageLocation: 'US',
+    });
+    changesOf(tenant()).licenses[u.id] = [{ skuId: skus.SPE_E3, disabledPlans: ['plan-left-off'] }];
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, addLicenses: [skus.SPE_E3] }] },
+      'op',
+    );
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({
+      status: 'succeeded',
+      result: { code: 'already_applied' },
+    });
+    expect(changesOf(tenant()).licenses[u.id]).toEqual([
+      { skuId: skus.SPE_E3, disabledPlans: ['plan-left-off'] },
+    ]);
+
+    // A removal whose first attempt reached Microsoft but whose answer was lost (the worker died).
+    const r = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, removeLicenses: [skus.SPE_E3] }] },
+      'op',
+    );
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), r.ids[0]!);
+    await changes().repos.changes.update({ ...stored!.value, status: 'pushing', attempts: 1 }, stored!.etag);
+    changesOf(tenant()).licenses[u.id] = [];
+    const assigns = graphCalls.length;
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((x) => x.id === r.ids[0])).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      result: { code: 'already_applied' },
+    });
+    // Only the read went (in a $batch): no assignLicense was repeated.
+    expect(graphCalls.slice(assigns).filter((l) => l === 'POST /$batch')).toHaveLength(1);
   });
 
   it('a throttled item waits for its own Retry-After (fractional seconds), even when an operator asks to push now', async () => {
