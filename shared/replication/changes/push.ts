@@ -24,7 +24,10 @@ import {
  * `pushing` (attempt + 1) before its Graph request; its result is written after. Profile writes go
  * before licence writes, each in fully parallel batches. PATCH sets values, so repeating one whose
  * result was lost does no harm; a licence change first drops what the user's `assignedLicenses` show
- * done (see licencesLeft); a number assignment in `pushing` is looked up in `numberAssignments` first.
+ * done (see licencesLeft); a number assignment in `pushing` is looked up in `numberAssignments` first,
+ * and while its POST is recent (REPOST_AFTER_MS) and nothing is listed it is looked at again later
+ * rather than posted again: a number is posted twice only when the first POST left no trace at
+ * Microsoft for that long (then it was lost).
  */
 export interface PushSummary {
   pushed: number;
@@ -41,6 +44,12 @@ const NUMBERS = '/admin/teams/telephoneNumberManagement/numberAssignments';
 /** How soon an accepted number assignment's operation is looked at again. */
 export const POLL_SECONDS = 10;
 const RETRY_SECONDS = 60;
+/**
+ * A number in `pushing` that Microsoft does not list yet is looked at again, not posted again, for
+ * this long after its POST: an accepted assignment is absent from `numberAssignments` while its
+ * operation has not started. Past it with still nothing listed, the POST is taken as lost and made again.
+ */
+export const REPOST_AFTER_MS = 10 * 60_000;
 
 export function createPush(deps: { repos: ChangeRepositories; writer: GraphWriter; now: Clock }) {
   const { changes } = deps.repos;
@@ -105,6 +114,8 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       ...r.value,
       status: 'pushing' as const,
       attempts: r.value.attempts + 1,
+      // Due again at once if this push dies before its answers are written.
+      notBefore: at(),
       updatedAt: at(),
     }));
     await save(
@@ -321,9 +332,26 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         await changes.update(next, etag);
         return count(s, next);
       }
+      const began = Date.parse(row.attemptedAt ?? row.updatedAt);
+      if (deps.now().getTime() - began < REPOST_AFTER_MS) {
+        // Accepted but not started yet, or lost: only time tells. Looked at again shortly.
+        const next: ChangeRow = { ...row, notBefore: later(POLL_SECONDS * 1000), updatedAt: at() };
+        await changes.update(next, etag);
+        s.pushed++;
+        s.polling++;
+        return;
+      }
     }
     const marked = await changes.update(
-      { ...row, status: 'pushing', attempts: row.attempts + 1, updatedAt: at() },
+      {
+        ...row,
+        status: 'pushing',
+        attempts: row.attempts + 1,
+        notBefore: at(),
+        attemptedAt: at(),
+        postedAt: row.postedAt ?? at(),
+        updatedAt: at(),
+      },
       etag,
     );
     row = marked.value;
@@ -335,6 +363,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       numberType: 'directRouting',
       assignmentCategory: 'primary',
     });
+    // The first write after Microsoft's answer: a 202 puts its operation on record at once.
     const result = resultOf(answer, at());
     const location = answer.headers?.location;
     const next: ChangeRow =

@@ -238,7 +238,8 @@ export function isDue(row: ChangeRow, now: number, pushNow: boolean): boolean {
     case 'waiting_consent':
       return ready || pushNow;
     case 'pushing':
-      return true;
+      // Left mid-push: due again at once, unless a number assignment is waiting to be listed.
+      return ready;
     default:
       // A Retry-After is honoured even when an operator asks to push now.
       return ready;

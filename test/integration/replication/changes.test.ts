@@ -269,7 +269,10 @@ describe('pushing', () => {
       'op',
     );
     const stored = await changes().repos.changes.get(customerId.toLowerCase(), r.ids[0]!);
-    await changes().repos.changes.update({ ...stored!.value, status: 'pushing', attempts: 1 }, stored!.etag);
+    await changes().repos.changes.update(
+      { ...stored!.value, status: 'pushing', attempts: 1, notBefore: now().toISOString() },
+      stored!.etag,
+    );
     changesOf(tenant()).licenses[u.id] = [];
     const assigns = graphCalls.length;
     await changes().replicate(customerId, 'op');
@@ -400,6 +403,48 @@ describe('an effect outside our storage happens once', () => {
     expect(telephonyOf(tenant()).numbers.filter((n) => n.telephoneNumber === '+14255550199')).toHaveLength(1);
     expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded' });
   }, 60_000);
+});
+
+describe('a number is posted once', () => {
+  it('a number in pushing that Microsoft does not list yet is looked at again, not posted again, until its POST is plainly lost', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `num.${Date.now()}@contoso.com` });
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, phoneNumber: '+14255550177' }] },
+      'op',
+    );
+    // As a worker leaves it when it died right after posting (an accepted operation not started yet).
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), q.ids[0]!);
+    await changes().repos.changes.update(
+      {
+        ...stored!.value,
+        status: 'pushing',
+        attempts: 1,
+        notBefore: now().toISOString(),
+        attemptedAt: now().toISOString(),
+      },
+      stored!.etag,
+    );
+    const posts = () => graphCalls.filter((l) => l.endsWith('/assignNumber')).length;
+    const before = posts();
+    await changes().replicate(customerId, 'op');
+    await push();
+    clock += 10_001;
+    await sweepAndPush();
+    expect(posts()).toBe(before);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing', attempts: 1 });
+    // Ten minutes and nothing listed: the first POST was lost, it goes again (once).
+    clock += 10 * 60_000;
+    await sweepAndPush();
+    expect(posts()).toBe(before + 1);
+    for (let i = 0; i < 4; i++) {
+      clock += 10_001;
+      await sweepAndPush();
+    }
+    expect(posts()).toBe(before + 1);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
 });
 
 describe('write permissions', () => {

@@ -122,7 +122,9 @@ describe('timing', () => {
     const throttled = { ...row(1, 'profile'), status: 'throttled' as const };
     expect(isDue(throttled, now, true)).toBe(false);
     expect(isDue(throttled, Date.parse(base.notBefore), true)).toBe(true);
-    expect(isDue({ ...row(1, 'profile'), status: 'pushing' }, now, false)).toBe(true);
+    // A change left in `pushing` is due at its notBefore (set to the attempt's time when marked).
+    expect(isDue({ ...row(1, 'profile'), status: 'pushing', notBefore: at }, now, false)).toBe(true);
+    expect(isDue({ ...row(1, 'number'), status: 'pushing' }, now, true)).toBe(false);
     expect(isDue({ ...row(1, 'profile'), status: 'succeeded' }, now, true)).toBe(false);
   });
 
