@@ -50,6 +50,8 @@ const RETRY_SECONDS = 60;
  * operation has not started. Past it with still nothing listed, the POST is taken as lost and made again.
  */
 export const REPOST_AFTER_MS = 10 * 60_000;
+/** A number assignment not finished this long after its first POST fails (`assignment_timeout`). */
+export const ASSIGNMENT_DEADLINE_MS = 30 * 60_000;
 
 export function createPush(deps: { repos: ChangeRepositories; writer: GraphWriter; now: Clock }) {
   const { changes } = deps.repos;
@@ -328,7 +330,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         return count(s, next);
       }
       if (found.entry) {
-        const next = fromAssignment(row, found.entry, found.answer);
+        const next = deadline(fromAssignment(row, found.entry, found.answer));
         await changes.update(next, etag);
         return count(s, next);
       }
@@ -448,8 +450,28 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
           };
       }
     }
+    next = deadline(next);
     await changes.update(next, stored.etag);
     count(s, next);
+  }
+
+  /** A number assignment still open past its deadline fails: Microsoft's operation has not ended. */
+  function deadline(row: ChangeRow): ChangeRow {
+    if (row.status !== 'polling') return row;
+    const posted = Date.parse(row.postedAt ?? row.createdAt);
+    if (deps.now().getTime() - posted < ASSIGNMENT_DEADLINE_MS) return row;
+    return {
+      ...row,
+      status: 'failed',
+      result: {
+        status: row.result?.status ?? 202,
+        code: 'assignment_timeout',
+        message: `Microsoft had not finished the number assignment ${ASSIGNMENT_DEADLINE_MS / 60_000} minutes after it was posted.`,
+        at: at(),
+      },
+      updatedAt: at(),
+      finishedAt: at(),
+    };
   }
 
   return {

@@ -447,6 +447,36 @@ describe('a number is posted once', () => {
   });
 });
 
+describe('a number assignment that never ends', () => {
+  it('is polled until 30 minutes after its POST, then fails with assignment_timeout', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `stuck.${Date.now()}@contoso.com` });
+    telephonyOf(tenant()).stalled = true;
+    try {
+      const q = await changes().enqueue(
+        customerId,
+        { changes: [{ userId: u.id, phoneNumber: '+14255550166' }] },
+        'op',
+      );
+      await changes().replicate(customerId, 'op');
+      await push();
+      const row = async () => (await rows()).find((r) => r.id === q.ids[0])!;
+      expect(await row()).toMatchObject({ status: 'polling' });
+      for (let minutes = 5; minutes < 30; minutes += 5) {
+        clock += 5 * 60_000;
+        await sweepAndPush();
+        expect(await row(), `${minutes} minutes`).toMatchObject({ status: 'polling' });
+      }
+      clock += 5 * 60_000;
+      await sweepAndPush();
+      expect(await row()).toMatchObject({ status: 'failed', result: { code: 'assignment_timeout' } });
+      expect(await changes().nextPush(customerId)).toBeUndefined();
+    } finally {
+      telephonyOf(tenant()).stalled = false;
+    }
+  });
+});
+
 describe('write permissions', () => {
   it('a customer whose grant predates the write scopes is re-invited; their changes wait for consent, then go', async () => {
     process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
