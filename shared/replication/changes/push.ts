@@ -405,6 +405,20 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
               finishedAt: at(),
             }
           : apply(row, o, resultOf(found.answer, at()));
+    } else if (!deps.writer.trusts(row.operationUrl)) {
+      next = {
+        ...row,
+        status: 'failed',
+        result: {
+          status: 202,
+          code: 'untrusted_location',
+          message:
+            'Microsoft answered with an operation Location outside the Graph root; it was not followed.',
+          at: at(),
+        },
+        updatedAt: at(),
+        finishedAt: at(),
+      };
     } else {
       const answer = await deps.writer.send(token, 'GET', row.operationUrl);
       const o = outcomeOf(answer, deps.now().getTime());

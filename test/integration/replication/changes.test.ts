@@ -477,6 +477,39 @@ describe('a number assignment that never ends', () => {
   });
 });
 
+describe('an operation Location outside the Graph root', () => {
+  it('is never followed with the token: the change fails with untrusted_location', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `loc.${Date.now()}@contoso.com` });
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, phoneNumber: '+14255550155' }] },
+      'op',
+    );
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), q.ids[0]!);
+    // As a 202 whose Location points elsewhere leaves it.
+    await changes().repos.changes.update(
+      {
+        ...stored!.value,
+        status: 'polling',
+        attempts: 1,
+        notBefore: now().toISOString(),
+        postedAt: now().toISOString(),
+        operationUrl: 'https://graph.example.net/v1.0/admin/teams/telephoneNumberManagement/operations/x',
+      },
+      stored!.etag,
+    );
+    const seen = graphCalls.length;
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({
+      status: 'failed',
+      result: { code: 'untrusted_location' },
+    });
+    expect(graphCalls.slice(seen).some((l) => l.includes('graph.example.net'))).toBe(false);
+  });
+});
+
 describe('write permissions', () => {
   it('a customer whose grant predates the write scopes is re-invited; their changes wait for consent, then go', async () => {
     process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
