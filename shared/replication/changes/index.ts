@@ -15,7 +15,7 @@ import { TokenUnavailableError } from '../../tokens/service';
 import { partitionOf } from '../repositories';
 import { createGraphWriter } from './graph-writes';
 import type { ChangeRow } from './model';
-import { createPush, POLL_SECONDS, type PushSummary } from './push';
+import { createPush, POLL_SECONDS } from './push';
 import { pushMailbox } from './queues';
 import { createChangeRepositories, PUSH_PARTITION } from './repositories';
 import { changesRequestSchema, nextPushAt, rowsOf } from './rules';
@@ -58,7 +58,12 @@ export function createChanges(deps: {
     graphBaseUrl: deps.config.graphBaseUrl,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  const push = createPush({ repos, writer, now: deps.now });
+  const push = createPush({
+    repos,
+    writer,
+    now: deps.now,
+    finished: (rows) => auditPushed(rows),
+  });
   const iso = (ms: number) => new Date(deps.now().getTime() + ms).toISOString();
 
   // The sweep wakes a tenant's push when it falls due (quiet period over, Retry-After passed, a poll).
@@ -100,19 +105,23 @@ export function createChanges(deps: {
     return c;
   }
 
-  async function auditPushed(customerId: string, s: PushSummary): Promise<void> {
-    const byActor = new Map<string, ChangeRow[]>();
-    for (const r of s.finished) byActor.set(r.actor, [...(byActor.get(r.actor) ?? []), r]);
-    for (const [actor, rows] of byActor) {
+  /**
+   * One entry per change that reached a final state, written before the change is saved final and
+   * keyed by change and status: a push repeated after a crash between the two records it once.
+   */
+  async function auditPushed(rows: ChangeRow[]): Promise<void> {
+    for (const r of rows) {
       await deps.audit.record({
-        actor,
+        key: `replication.changes.pushed|${r.customerId.toLowerCase()}|${r.id}|${r.status}`,
+        actor: r.actor,
         action: 'replication.changes.pushed',
-        customerId,
+        customerId: r.customerId,
         details: {
-          succeeded: rows.filter((r) => r.status === 'succeeded').map((r) => r.id),
-          failed: rows
-            .filter((r) => r.status === 'failed')
-            .map((r) => ({ id: r.id, code: r.result?.code ?? null })),
+          id: r.id,
+          kind: r.kind,
+          userId: r.userId,
+          status: r.status,
+          ...(r.status === 'failed' ? { code: r.result?.code ?? null } : {}),
         },
       });
     }
@@ -171,7 +180,6 @@ export function createChanges(deps: {
       throw e;
     }
     const s = await push.run(customerId, token, pushNow);
-    if (s.finished.length > 0) await auditPushed(customerId, s);
     if (s.succeeded > 0) await deps.requestSync(customerId, 'pushed');
     const numbered = new Set(
       s.finished.filter((c) => c.kind === 'number' && c.status === 'succeeded').map((c) => c.userId),

@@ -8,6 +8,7 @@ import type { ChangeRepositories } from './repositories';
 import {
   graphError,
   isDue,
+  isFinal,
   MAX_ATTEMPTS,
   outcomeOf,
   planBatches,
@@ -53,7 +54,16 @@ export const REPOST_AFTER_MS = 10 * 60_000;
 /** A number assignment not finished this long after its first POST fails (`assignment_timeout`). */
 export const ASSIGNMENT_DEADLINE_MS = 30 * 60_000;
 
-export function createPush(deps: { repos: ChangeRepositories; writer: GraphWriter; now: Clock }) {
+export function createPush(deps: {
+  repos: ChangeRepositories;
+  writer: GraphWriter;
+  now: Clock;
+  /**
+   * Told of changes that reached a final state before they are saved so (keyed by change and status,
+   * so the repeat after a crash between the two records nothing new).
+   */
+  finished?: (rows: ChangeRow[]) => Promise<void>;
+}) {
   const { changes } = deps.repos;
   const at = () => deps.now().toISOString();
   const later = (ms: number) => new Date(deps.now().getTime() + ms).toISOString();
@@ -63,6 +73,17 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
     const out: Stored<ChangeRow>[] = [];
     for await (const r of changes.listAll({ partitionKey: partitionOf(customerId), filter })) out.push(r);
     return out.sort((a, b) => a.value.id.localeCompare(b.value.id));
+  }
+
+  async function finishing(rows: ChangeRow[]): Promise<void> {
+    const final = rows.filter((r) => isFinal(r.status));
+    if (final.length > 0 && deps.finished) await deps.finished(final);
+  }
+
+  /** One change's new state: a final one is told first (see `finished`). */
+  async function store(next: ChangeRow, etag: string): Promise<Stored<ChangeRow>> {
+    await finishing([next]);
+    return changes.update(next, etag);
   }
 
   /** Writes rows of one tenant in transactions (the lease holder is their only writer). */
@@ -131,6 +152,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         const ready = await prepare(planned, s);
         p = ready.plan;
         if (ready.settled.length > 0) {
+          await finishing(ready.settled);
           await save(ready.settled, 'upsert');
           for (const r of ready.settled) count(s, r);
           out.push(...ready.settled);
@@ -150,6 +172,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         written.push(next);
         count(s, next);
       }
+      await finishing(written);
       await save(written, 'upsert');
       out.push(...written);
     }
@@ -201,6 +224,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       if (blocker) held.push({ value: heldBy(r.value, blocker), etag: r.etag });
       else go.push(r);
     }
+    await finishing(held.map((h) => h.value));
     await save(held, 'update');
     for (const h of held) count(s, h.value);
     await phase(token, go, s, (plan, summary) => licencesLeft(token, plan, summary));
@@ -326,19 +350,19 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       const o = outcomeOf(found.answer, deps.now().getTime());
       if (o.status !== 'succeeded') {
         const next = apply(row, o, resultOf(found.answer, at()));
-        await changes.update(next, etag);
+        await store(next, etag);
         return count(s, next);
       }
       if (found.entry) {
         const next = deadline(fromAssignment(row, found.entry, found.answer));
-        await changes.update(next, etag);
+        await store(next, etag);
         return count(s, next);
       }
       const began = Date.parse(row.attemptedAt ?? row.updatedAt);
       if (deps.now().getTime() - began < REPOST_AFTER_MS) {
         // Accepted but not started yet, or lost: only time tells. Looked at again shortly.
         const next: ChangeRow = { ...row, notBefore: later(POLL_SECONDS * 1000), updatedAt: at() };
-        await changes.update(next, etag);
+        await store(next, etag);
         s.pushed++;
         s.polling++;
         return;
@@ -379,7 +403,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
             updatedAt: result.at,
           }
         : apply(row, outcomeOf(answer, deps.now().getTime()), result);
-    await changes.update(next, etag);
+    await store(next, etag);
     count(s, next);
   }
 
@@ -465,7 +489,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       }
     }
     next = deadline(next);
-    await changes.update(next, stored.etag);
+    await store(next, stored.etag);
     count(s, next);
   }
 

@@ -6,6 +6,8 @@ import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { ValidationError } from '../../../shared/errors';
+import { createGraphWriter } from '../../../shared/replication/changes/graph-writes';
+import { createPush } from '../../../shared/replication/changes/push';
 import { silentLog } from '../../../shared/log';
 import { createServices, type Services } from '../../../shared/services';
 import { startFaultyStack, type FaultyStack } from '../../helpers/faults';
@@ -507,6 +509,68 @@ describe('an operation Location outside the Graph root', () => {
       result: { code: 'untrusted_location' },
     });
     expect(graphCalls.slice(seen).some((l) => l.includes('graph.example.net'))).toBe(false);
+  });
+});
+
+describe('the audit of a pushed change', () => {
+  it('is written before the change is saved final: a crash between the two leaves the change to push again, and it is audited once', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const customer = (await services.customers.find(customerId))!;
+    const token = (await services.tokens.redeem(customer)).accessToken;
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, department: 'Audited' }] },
+      'op:audit',
+    );
+    const writer = createGraphWriter({
+      graphBaseUrl: loadConfig(settings).graph.baseUrl,
+      fetch: recording([]),
+    });
+    const told: string[] = [];
+    const crashing = createPush({
+      repos: changes().repos,
+      writer,
+      now,
+      finished: async () => {
+        throw new Error('the worker dies before the final save');
+      },
+    });
+    await expect(crashing.run(customerId, token, true)).rejects.toThrow('dies');
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing' });
+    const repeat = createPush({
+      repos: changes().repos,
+      writer,
+      now,
+      finished: async (done) => {
+        told.push(...done.map((r) => `${r.id}|${r.status}`));
+      },
+    });
+    await repeat.run(customerId, token, true);
+    expect(told).toEqual([`${q.ids[0]}|succeeded`]);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('is keyed by change and status: recorded again it is kept once', async () => {
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, department: 'Once' }] },
+      'op:once',
+    );
+    await changes().replicate(customerId, 'op:once');
+    await push();
+    const key = `replication.changes.pushed|${customerId.toLowerCase()}|${q.ids[0]}|succeeded`;
+    expect(
+      await services.audit.record({
+        key,
+        actor: 'op:once',
+        action: 'replication.changes.pushed',
+        customerId,
+      }),
+    ).toBeUndefined();
+    const audit = await services.audit.list({ customerId });
+    expect(
+      audit.items.filter((a) => a.actor === 'op:once' && a.action === 'replication.changes.pushed'),
+    ).toHaveLength(1);
   });
 });
 
