@@ -8,7 +8,9 @@ import type { GraphPrincipal, GraphRequest, GraphRoute } from './types';
  * `POST /v1.0/$batch` (JSON batching): at most 20 requests, each with an `id`, `method`, relative
  * `url`, optional `headers`, `body` and `dependsOn`. Each goes through the same Graph routes as a
  * request of its own; the envelope answers 200 with one response per id (`id`, `status`, `headers`,
- * `body`), not in request order. A request whose dependency failed answers 424. A throttling fault set
+ * `body`), not in request order. A batch is fully parallel (no `dependsOn`) or fully sequential (each
+ * request depends on the one before it); any other shape is a 400 for the whole batch. A request whose
+ * dependency failed answers 424. A throttling fault set
  * for batch items makes an item answer 429 with its own `Retry-After`.
  */
 
@@ -99,6 +101,18 @@ function parseItems(body: unknown): BatchItem[] | string {
   return items;
 }
 
+/**
+ * Graph takes a batch whose requests are all independent, or a chain (each after the one before it);
+ * any other shape is refused whole (the Graph SDKs' BatchRequestContent checks the same).
+ */
+function parallelOrSequential(items: BatchItem[]): boolean {
+  if (items.every((i) => (i.dependsOn ?? []).length === 0)) return true;
+  return items.every((item, n) => {
+    const d = item.dependsOn ?? [];
+    return n === 0 ? d.length === 0 : d.length === 1 && d[0] === items[n - 1]!.id;
+  });
+}
+
 export function batchRoute(dispatch: Dispatch): GraphRoute {
   return {
     method: 'POST',
@@ -116,6 +130,14 @@ export function batchRoute(dispatch: Dispatch): GraphRoute {
           now,
         );
       }
+      if (!parallelOrSequential(items))
+        return sendGraphError(
+          r.ex,
+          400,
+          'BadRequest',
+          'Batch should be either fully sequential or fully parallel',
+          now,
+        );
       for (const i of items) {
         for (const d of i.dependsOn ?? []) {
           if (!items.some((x) => x.id === d))

@@ -39,6 +39,8 @@ interface Telephony {
   operations: Operation[];
   /** POSTs to assignNumber answered (tests count effects with it). */
   assignRequests: number;
+  /** Tests: Microsoft's background work is stuck, operations stay `running`. */
+  stalled?: boolean;
 }
 
 export function telephonyOf(tenant: DirectoryTenant): Telephony {
@@ -125,7 +127,7 @@ function assignNumber(r: GraphRequest): void {
 function step(tenant: DirectoryTenant, op: Operation, now: number): string {
   const tel = telephonyOf(tenant);
   op.looks++;
-  const status = op.looks === 1 ? 'notStarted' : op.looks === 2 ? 'running' : op.outcome;
+  const status = op.looks === 1 ? 'notStarted' : op.looks === 2 || tel.stalled ? 'running' : op.outcome;
   const entry = tel.numbers.find(
     (n) => n.telephoneNumber === op.number && n.assignmentTargetId === op.userId,
   );

@@ -11,18 +11,31 @@ export interface GraphWriter {
     items: BatchRequestItem[],
   ): Promise<{ envelope: ItemAnswer; items: Map<string, ItemAnswer> }>;
   send(accessToken: string, method: 'GET' | 'POST', url: string, body?: unknown): Promise<ItemAnswer>;
+  /** Whether an absolute URL Microsoft gave (an operation's Location) is under the Graph root. */
+  trusts(url: string): boolean;
+}
+
+/** A Location outside the configured Graph root: the bearer token is never sent there. */
+export class UntrustedLocationError extends Error {
+  constructor() {
+    super('The operation Location is not under the configured Graph root; it was not followed.');
+  }
 }
 
 export function createGraphWriter(options: { graphBaseUrl: string; fetch?: typeof fetch }): GraphWriter {
   const doFetch = options.fetch ?? fetch;
   const root = `${options.graphBaseUrl.replace(/\/+$/, '')}/v1.0`;
+  const trusts = (url: string) => url.startsWith(`${root}/`);
   const call = async (
     accessToken: string,
     method: string,
     url: string,
     body?: unknown,
   ): Promise<ItemAnswer> => {
-    const res = await doFetch(url.startsWith('http') ? url : `${root}${url}`, {
+    // Relative paths go under the root; an absolute URL only if it is under it (a token never leaves).
+    const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
+    if (absolute && !trusts(url)) throw new UntrustedLocationError();
+    const res = await doFetch(absolute ? url : `${root}${url}`, {
       method,
       headers: {
         Authorization: `Bearer ${accessToken}`,
@@ -68,5 +81,6 @@ export function createGraphWriter(options: { graphBaseUrl: string; fetch?: typeo
       return { envelope, items: answers };
     },
     send: (accessToken, method, url, body) => call(accessToken, method, url, body),
+    trusts,
   };
 }

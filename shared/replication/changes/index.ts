@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { odata } from '@azure/data-tables';
 import type { Clock } from '../../clock';
-import { NotFoundError } from '../../errors';
+import { ConflictError, NotFoundError } from '../../errors';
 import { parseWith } from '../../http/requests';
 import { writeScopes } from '../../identity/scopes';
 import type { Jobs } from '../../jobs';
@@ -15,7 +15,7 @@ import { TokenUnavailableError } from '../../tokens/service';
 import { partitionOf } from '../repositories';
 import { createGraphWriter } from './graph-writes';
 import type { ChangeRow } from './model';
-import { createPush, POLL_SECONDS, type PushSummary } from './push';
+import { createPush, POLL_SECONDS } from './push';
 import { pushMailbox } from './queues';
 import { createChangeRepositories, PUSH_PARTITION } from './repositories';
 import { changesRequestSchema, nextPushAt, rowsOf } from './rules';
@@ -58,7 +58,12 @@ export function createChanges(deps: {
     graphBaseUrl: deps.config.graphBaseUrl,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  const push = createPush({ repos, writer, now: deps.now });
+  const push = createPush({
+    repos,
+    writer,
+    now: deps.now,
+    finished: (rows) => auditPushed(rows),
+  });
   const iso = (ms: number) => new Date(deps.now().getTime() + ms).toISOString();
 
   // The sweep wakes a tenant's push when it falls due (quiet period over, Retry-After passed, a poll).
@@ -71,13 +76,27 @@ export function createChanges(deps: {
     log: (p, log) => log.info('replication_push_due', { customerId: p.customerId }),
   });
 
-  /** When the tenant's next push is due, from what is open (nothing open: no due time). */
+  /**
+   * When the tenant's next push is due, from what is open (nothing open: no due time). Written with
+   * the ETag of the push row read before the open changes: an `enqueue` in between (it writes the push
+   * row again once its rows exist) makes the write fail, and it is worked out again.
+   */
   async function schedule(customerId: string, soonest?: string): Promise<void> {
-    const open = (await push.readOpen(customerId)).map((r) => r.value);
-    let next = nextPushAt(open);
-    if (soonest && (next === undefined || soonest < next)) next = soonest;
-    // Never in the past: the sweep takes it on its next round.
-    await repos.pushes.upsert({ customerId, ...(next ? { dueAt: next } : {}), updatedAt: iso(0) });
+    for (let attempt = 1; ; attempt++) {
+      const current = await repos.pushes.get(PUSH_PARTITION, partitionOf(customerId));
+      const open = (await push.readOpen(customerId)).map((r) => r.value);
+      let next = nextPushAt(open);
+      if (soonest && (next === undefined || soonest < next)) next = soonest;
+      // Never in the past: the sweep takes it on its next round.
+      const value = { customerId, ...(next ? { dueAt: next } : {}), updatedAt: iso(0) };
+      try {
+        if (current) await repos.pushes.update(value, current.etag);
+        else await repos.pushes.create(value);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError) || attempt >= 5) throw e;
+      }
+    }
   }
 
   async function customerOr404(customerId: string) {
@@ -86,19 +105,23 @@ export function createChanges(deps: {
     return c;
   }
 
-  async function auditPushed(customerId: string, s: PushSummary): Promise<void> {
-    const byActor = new Map<string, ChangeRow[]>();
-    for (const r of s.finished) byActor.set(r.actor, [...(byActor.get(r.actor) ?? []), r]);
-    for (const [actor, rows] of byActor) {
+  /**
+   * One entry per change that reached a final state, written before the change is saved final and
+   * keyed by change and status: a push repeated after a crash between the two records it once.
+   */
+  async function auditPushed(rows: ChangeRow[]): Promise<void> {
+    for (const r of rows) {
       await deps.audit.record({
-        actor,
+        key: `replication.changes.pushed|${r.customerId.toLowerCase()}|${r.id}|${r.status}`,
+        actor: r.actor,
         action: 'replication.changes.pushed',
-        customerId,
+        customerId: r.customerId,
         details: {
-          succeeded: rows.filter((r) => r.status === 'succeeded').map((r) => r.id),
-          failed: rows
-            .filter((r) => r.status === 'failed')
-            .map((r) => ({ id: r.id, code: r.result?.code ?? null })),
+          id: r.id,
+          kind: r.kind,
+          userId: r.userId,
+          status: r.status,
+          ...(r.status === 'failed' ? { code: r.result?.code ?? null } : {}),
         },
       });
     }
@@ -157,7 +180,6 @@ export function createChanges(deps: {
       throw e;
     }
     const s = await push.run(customerId, token, pushNow);
-    if (s.finished.length > 0) await auditPushed(customerId, s);
     if (s.succeeded > 0) await deps.requestSync(customerId, 'pushed');
     const numbered = new Set(
       s.finished.filter((c) => c.kind === 'number' && c.status === 'succeeded').map((c) => c.userId),
@@ -222,6 +244,13 @@ export function createChanges(deps: {
         await repos.changes.transaction(
           rows.slice(i, i + 100).map((value) => ({ op: 'create' as const, value })),
         );
+      // Written again now the rows exist: a push that read the open changes before they did fails its
+      // conditional write (and looks again), or, if it wrote already, has its due time put back here.
+      await repos.pushes.mutate(PUSH_PARTITION, partitionOf(customer.id), (p) => ({
+        ...p,
+        dueAt: p.dueAt !== undefined && p.dueAt < notBefore ? p.dueAt : notBefore,
+        updatedAt: deps.now().toISOString(),
+      }));
       await deps.audit.record({
         actor,
         action: 'replication.changes.queued',

@@ -57,6 +57,10 @@ export const changeRowSchema = z.object({
   /** Not pushed before this (the quiet period, a Retry-After, a poll interval). */
   notBefore: z.string(),
   result: itemResultSchema.optional(),
+  /** A number assignment: when its latest POST was put on record (just before it went). */
+  attemptedAt: z.string().optional(),
+  /** A number assignment: when its first POST was put on record (its deadline runs from here). */
+  postedAt: z.string().optional(),
   /** The number assignment's operation (Location of the 202), polled until it ends. */
   operationUrl: z.string().optional(),
   actor: z.string(),

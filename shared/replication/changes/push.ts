@@ -8,10 +8,13 @@ import type { ChangeRepositories } from './repositories';
 import {
   graphError,
   isDue,
+  isFinal,
   MAX_ATTEMPTS,
   outcomeOf,
   planBatches,
+  requestOf,
   resultOf,
+  type BatchPlan,
   type ItemAnswer,
   type ItemOutcome,
 } from './rules';
@@ -19,9 +22,13 @@ import {
 /**
  * One push of one tenant's due changes, run only by the holder of the tenant's mailbox lease (so only
  * one runs per tenant, and change rows are written by nobody else meanwhile). Every change is marked
- * `pushing` (attempt + 1) before its Graph request; its result is written after. PATCH and
- * assignLicense set values, so repeating one whose result was lost does no harm; a number assignment
- * in `pushing` is looked up in `numberAssignments` first and never posted twice.
+ * `pushing` (attempt + 1) before its Graph request; its result is written after. Profile writes go
+ * before licence writes, each in fully parallel batches. PATCH sets values, so repeating one whose
+ * result was lost does no harm; a licence change first drops what the user's `assignedLicenses` show
+ * done (see licencesLeft); a number assignment in `pushing` is looked up in `numberAssignments` first,
+ * and while its POST is recent (REPOST_AFTER_MS) and nothing is listed it is looked at again later
+ * rather than posted again: a number is posted twice only when the first POST left no trace at
+ * Microsoft for that long (then it was lost).
  */
 export interface PushSummary {
   pushed: number;
@@ -38,8 +45,25 @@ const NUMBERS = '/admin/teams/telephoneNumberManagement/numberAssignments';
 /** How soon an accepted number assignment's operation is looked at again. */
 export const POLL_SECONDS = 10;
 const RETRY_SECONDS = 60;
+/**
+ * A number in `pushing` that Microsoft does not list yet is looked at again, not posted again, for
+ * this long after its POST: an accepted assignment is absent from `numberAssignments` while its
+ * operation has not started. Past it with still nothing listed, the POST is taken as lost and made again.
+ */
+export const REPOST_AFTER_MS = 10 * 60_000;
+/** A number assignment not finished this long after its first POST fails (`assignment_timeout`). */
+export const ASSIGNMENT_DEADLINE_MS = 30 * 60_000;
 
-export function createPush(deps: { repos: ChangeRepositories; writer: GraphWriter; now: Clock }) {
+export function createPush(deps: {
+  repos: ChangeRepositories;
+  writer: GraphWriter;
+  now: Clock;
+  /**
+   * Told of changes that reached a final state before they are saved so (keyed by change and status,
+   * so the repeat after a crash between the two records nothing new).
+   */
+  finished?: (rows: ChangeRow[]) => Promise<void>;
+}) {
   const { changes } = deps.repos;
   const at = () => deps.now().toISOString();
   const later = (ms: number) => new Date(deps.now().getTime() + ms).toISOString();
@@ -49,6 +73,17 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
     const out: Stored<ChangeRow>[] = [];
     for await (const r of changes.listAll({ partitionKey: partitionOf(customerId), filter })) out.push(r);
     return out.sort((a, b) => a.value.id.localeCompare(b.value.id));
+  }
+
+  async function finishing(rows: ChangeRow[]): Promise<void> {
+    const final = rows.filter((r) => isFinal(r.status));
+    if (final.length > 0 && deps.finished) await deps.finished(final);
+  }
+
+  /** One change's new state: a final one is told first (see `finished`). */
+  async function store(next: ChangeRow, etag: string): Promise<Stored<ChangeRow>> {
+    await finishing([next]);
+    return changes.update(next, etag);
   }
 
   /** Writes rows of one tenant in transactions (the lease holder is their only writer). */
@@ -83,59 +118,190 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         return row.attempts >= MAX_ATTEMPTS
           ? { ...base, status: 'failed', finishedAt: result.at }
           : { ...base, status: 'queued', notBefore: later(RETRY_SECONDS * 1000 * row.attempts) };
-      case 'dependency':
-        return { ...base, status: 'failed', finishedAt: result.at };
       case 'failed':
         return { ...base, status: 'failed', finishedAt: result.at };
     }
   }
 
-  async function batches(token: string, rows: Stored<ChangeRow>[], s: PushSummary): Promise<void> {
-    if (rows.length === 0) return;
-    // 1. The attempt is on record before anything reaches Microsoft.
+  /** Marks rows `pushing`, sends them in fully parallel `$batch` requests, keeps each answer. */
+  async function phase(
+    token: string,
+    rows: Stored<ChangeRow>[],
+    s: PushSummary,
+    /** Before a request goes: what is left of it to send, and the changes found settled already. */
+    prepare?: (plan: BatchPlan, s: PushSummary) => Promise<{ plan: BatchPlan; settled: ChangeRow[] }>,
+  ): Promise<ChangeRow[]> {
+    if (rows.length === 0) return [];
+    // The attempt is on record before anything reaches Microsoft.
     const marked = rows.map((r) => ({
       ...r.value,
       status: 'pushing' as const,
       attempts: r.value.attempts + 1,
+      // Due again at once if this push dies before its answers are written.
+      notBefore: at(),
       updatedAt: at(),
     }));
     await save(
       marked.map((value, i) => ({ value, etag: rows[i]!.etag })),
       'update',
     );
-    for (const plan of planBatches(marked)) {
+    const out: ChangeRow[] = [];
+    for (const planned of planBatches(marked)) {
+      let p = planned;
+      if (prepare) {
+        const ready = await prepare(planned, s);
+        p = ready.plan;
+        if (ready.settled.length > 0) {
+          await finishing(ready.settled);
+          await save(ready.settled, 'upsert');
+          for (const r of ready.settled) count(s, r);
+          out.push(...ready.settled);
+        }
+        if (p.items.length === 0) continue;
+      }
       s.batches++;
-      const answer = await deps.writer.batch(token, plan.items);
+      const answer = await deps.writer.batch(token, p.items);
       const now = deps.now().getTime();
-      const outcomes = new Map<string, { outcome: ItemOutcome; answer: ItemAnswer }>();
-      for (const item of plan.items) {
+      const written: ChangeRow[] = [];
+      for (const item of p.items) {
         const a: ItemAnswer =
           answer.envelope.status === 200
             ? (answer.items.get(item.id) ?? { status: 502, body: { error: { code: 'missing_response' } } })
             : answer.envelope;
-        outcomes.set(item.id, { outcome: outcomeOf(a, now), answer: a });
-      }
-      const written: ChangeRow[] = [];
-      for (const item of plan.items) {
-        const row = plan.rows.get(item.id)!;
-        let { outcome, answer: a } = outcomes.get(item.id)!;
-        if (outcome.status === 'dependency') {
-          // 424: what happened to the change it depends on decides (its Retry-After, or its failure).
-          const dep = outcomes.get(item.dependsOn?.[0] ?? '')?.outcome;
-          if (dep?.status === 'throttled' || dep?.status === 'retry') outcome = dep;
-          else {
-            a = {
-              status: 424,
-              body: { error: { code: 'FailedDependency', message: 'The change it depends on failed.' } },
-            };
-          }
-        }
-        const next = apply(row, outcome, resultOf(a, at()));
+        const next = apply(p.rows.get(item.id)!, outcomeOf(a, now), resultOf(a, at()));
         written.push(next);
         count(s, next);
       }
+      await finishing(written);
       await save(written, 'upsert');
+      out.push(...written);
     }
+    return out;
+  }
+
+  /** A licence change whose user's earlier profile change did not succeed: it waits with it, or fails. */
+  function heldBy(row: ChangeRow, profile: ChangeRow): ChangeRow {
+    const result = (message: string): ItemResult => ({
+      status: 424,
+      code: 'FailedDependency',
+      message,
+      at: at(),
+    });
+    if (profile.status === 'failed')
+      return {
+        ...row,
+        status: 'failed',
+        result: result('It depends on the profile change, which failed.'),
+        updatedAt: at(),
+        finishedAt: at(),
+      };
+    return {
+      ...row,
+      status: profile.status === 'throttled' ? 'throttled' : 'queued',
+      notBefore: profile.notBefore,
+      result: result('It waits for the profile change it depends on.'),
+      updatedAt: at(),
+    };
+  }
+
+  /**
+   * Profile writes first, then licence writes (a usage location must be set before a licence is
+   * assigned); each phase in fully parallel batches. A licence goes only when its user's earlier
+   * profile change in this push succeeded.
+   */
+  async function batches(token: string, rows: Stored<ChangeRow>[], s: PushSummary): Promise<void> {
+    const profiles = await phase(
+      token,
+      rows.filter((r) => r.value.kind === 'profile'),
+      s,
+    );
+    const go: Stored<ChangeRow>[] = [];
+    const held: Stored<ChangeRow>[] = [];
+    for (const r of rows.filter((x) => x.value.kind === 'licences')) {
+      const blocker = profiles.find(
+        (p) => p.userId === r.value.userId && p.id < r.value.id && p.status !== 'succeeded',
+      );
+      if (blocker) held.push({ value: heldBy(r.value, blocker), etag: r.etag });
+      else go.push(r);
+    }
+    await finishing(held.map((h) => h.value));
+    await save(held, 'update');
+    for (const h of held) count(s, h.value);
+    await phase(token, go, s, (plan, summary) => licencesLeft(token, plan, summary));
+  }
+
+  /**
+   * assignLicense is not idempotent: removing a licence the user no longer holds is a 400, and adding
+   * one they hold with `disabledPlans: []` turns on every service plan the tenant had left off. So
+   * before a licence change that adds, or one tried before (its answer may have been lost), the users'
+   * `assignedLicenses` are read, and what Microsoft already has is dropped; a change with nothing left
+   * has succeeded. A licence the user holds is never sent again (its disabled plans stay as they are).
+   */
+  async function licencesLeft(
+    token: string,
+    plan: BatchPlan,
+    s: PushSummary,
+  ): Promise<{ plan: BatchPlan; settled: ChangeRow[] }> {
+    const reads = [...plan.rows].filter(([, r]) => r.attempts > 1 || (r.addLicenses ?? []).length > 0);
+    if (reads.length === 0) return { plan, settled: [] };
+    s.batches++;
+    const answer = await deps.writer.batch(
+      token,
+      reads.map(([id, r]) => ({
+        id,
+        method: 'GET' as const,
+        url: `/users/${encodeURIComponent(r.userId)}?$select=assignedLicenses`,
+      })),
+    );
+    const now = deps.now().getTime();
+    const settled: ChangeRow[] = [];
+    const left: BatchPlan = { items: [], rows: new Map() };
+    for (const item of plan.items) {
+      const row = plan.rows.get(item.id)!;
+      if (!reads.some(([id]) => id === item.id)) {
+        left.items.push(item);
+        left.rows.set(item.id, row);
+        continue;
+      }
+      const a: ItemAnswer =
+        answer.envelope.status === 200
+          ? (answer.items.get(item.id) ?? { status: 502, body: { error: { code: 'missing_response' } } })
+          : answer.envelope;
+      const o = outcomeOf(a, now);
+      if (o.status !== 'succeeded') {
+        settled.push(apply(row, o, resultOf(a, at())));
+        continue;
+      }
+      const assigned = (a.body as { assignedLicenses?: unknown } | null)?.assignedLicenses;
+      const held = new Set(
+        (Array.isArray(assigned) ? (assigned as { skuId?: unknown }[]) : []).map((l) =>
+          String(l.skuId ?? '').toLowerCase(),
+        ),
+      );
+      const add = (row.addLicenses ?? []).filter((sku) => !held.has(sku));
+      // A first attempt's removal of a licence the user lacks is the operator's mistake: Graph says so.
+      const remove = (row.removeLicenses ?? []).filter((sku) => row.attempts <= 1 || held.has(sku));
+      if (add.length === 0 && remove.length === 0) {
+        settled.push({
+          ...row,
+          status: 'succeeded',
+          result: {
+            status: 200,
+            code: 'already_applied',
+            message: 'Microsoft had this change already.',
+            at: at(),
+          },
+          updatedAt: at(),
+          finishedAt: at(),
+        });
+        continue;
+      }
+      left.items.push(
+        requestOf(row, item.id, { add: add.map((skuId) => ({ skuId, disabledPlans: [] })), remove }),
+      );
+      left.rows.set(item.id, row);
+    }
+    return { plan: left, settled };
   }
 
   function count(s: PushSummary, row: ChangeRow): void {
@@ -184,17 +350,34 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       const o = outcomeOf(found.answer, deps.now().getTime());
       if (o.status !== 'succeeded') {
         const next = apply(row, o, resultOf(found.answer, at()));
-        await changes.update(next, etag);
+        await store(next, etag);
         return count(s, next);
       }
       if (found.entry) {
-        const next = fromAssignment(row, found.entry, found.answer);
-        await changes.update(next, etag);
+        const next = deadline(fromAssignment(row, found.entry, found.answer));
+        await store(next, etag);
         return count(s, next);
+      }
+      const began = Date.parse(row.attemptedAt ?? row.updatedAt);
+      if (deps.now().getTime() - began < REPOST_AFTER_MS) {
+        // Accepted but not started yet, or lost: only time tells. Looked at again shortly.
+        const next: ChangeRow = { ...row, notBefore: later(POLL_SECONDS * 1000), updatedAt: at() };
+        await store(next, etag);
+        s.pushed++;
+        s.polling++;
+        return;
       }
     }
     const marked = await changes.update(
-      { ...row, status: 'pushing', attempts: row.attempts + 1, updatedAt: at() },
+      {
+        ...row,
+        status: 'pushing',
+        attempts: row.attempts + 1,
+        notBefore: at(),
+        attemptedAt: at(),
+        postedAt: row.postedAt ?? at(),
+        updatedAt: at(),
+      },
       etag,
     );
     row = marked.value;
@@ -206,6 +389,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
       numberType: 'directRouting',
       assignmentCategory: 'primary',
     });
+    // The first write after Microsoft's answer: a 202 puts its operation on record at once.
     const result = resultOf(answer, at());
     const location = answer.headers?.location;
     const next: ChangeRow =
@@ -219,7 +403,7 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
             updatedAt: result.at,
           }
         : apply(row, outcomeOf(answer, deps.now().getTime()), result);
-    await changes.update(next, etag);
+    await store(next, etag);
     count(s, next);
   }
 
@@ -245,6 +429,20 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
               finishedAt: at(),
             }
           : apply(row, o, resultOf(found.answer, at()));
+    } else if (!deps.writer.trusts(row.operationUrl)) {
+      next = {
+        ...row,
+        status: 'failed',
+        result: {
+          status: 202,
+          code: 'untrusted_location',
+          message:
+            'Microsoft answered with an operation Location outside the Graph root; it was not followed.',
+          at: at(),
+        },
+        updatedAt: at(),
+        finishedAt: at(),
+      };
     } else {
       const answer = await deps.writer.send(token, 'GET', row.operationUrl);
       const o = outcomeOf(answer, deps.now().getTime());
@@ -290,8 +488,28 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
           };
       }
     }
-    await changes.update(next, stored.etag);
+    next = deadline(next);
+    await store(next, stored.etag);
     count(s, next);
+  }
+
+  /** A number assignment still open past its deadline fails: Microsoft's operation has not ended. */
+  function deadline(row: ChangeRow): ChangeRow {
+    if (row.status !== 'polling') return row;
+    const posted = Date.parse(row.postedAt ?? row.createdAt);
+    if (deps.now().getTime() - posted < ASSIGNMENT_DEADLINE_MS) return row;
+    return {
+      ...row,
+      status: 'failed',
+      result: {
+        status: row.result?.status ?? 202,
+        code: 'assignment_timeout',
+        message: `Microsoft had not finished the number assignment ${ASSIGNMENT_DEADLINE_MS / 60_000} minutes after it was posted.`,
+        at: at(),
+      },
+      updatedAt: at(),
+      finishedAt: at(),
+    };
   }
 
   return {
@@ -309,7 +527,20 @@ export function createPush(deps: { repos: ChangeRepositories; writer: GraphWrite
         finished: [],
       };
       const now = deps.now().getTime();
-      const due = (await readOpen(customerId)).filter((r) => isDue(r.value, now, pushNow));
+      const open = await readOpen(customerId);
+      const waiting = open.filter((r) => !isDue(r.value, now, pushNow));
+      // A licence whose user's earlier profile change is not due yet (a Retry-After) waits for it.
+      const due = open.filter(
+        (r) =>
+          isDue(r.value, now, pushNow) &&
+          !(
+            r.value.kind === 'licences' &&
+            waiting.some(
+              (w) =>
+                w.value.kind === 'profile' && w.value.userId === r.value.userId && w.value.id < r.value.id,
+            )
+          ),
+      );
       await batches(
         token,
         due.filter((r) => r.value.kind !== 'number'),

@@ -111,74 +111,68 @@ export const MAX_BATCH = 20;
 
 export interface BatchRequestItem {
   id: string;
-  method: 'PATCH' | 'POST';
+  method: 'GET' | 'PATCH' | 'POST';
   url: string;
-  headers: Record<string, string>;
-  body: unknown;
-  dependsOn?: string[];
+  headers?: Record<string, string>;
+  body?: unknown;
 }
 
-/** The Graph request a profile or licence change makes. */
-export function requestOf(row: ChangeRow, itemId: string, dependsOn?: string): BatchRequestItem {
+/** What an assignLicense sends: the SKUs to add (each with the service plans it leaves off) and remove. */
+export interface LicenceWrite {
+  add: { skuId: string; disabledPlans: string[] }[];
+  remove: string[];
+}
+
+/** The Graph request a profile or licence change makes (a licence one: what is left to do, if known). */
+export function requestOf(row: ChangeRow, itemId: string, licences?: LicenceWrite): BatchRequestItem {
   const user = `/users/${encodeURIComponent(row.userId)}`;
   const headers = { 'Content-Type': 'application/json' };
-  const base =
-    row.kind === 'profile'
-      ? { id: itemId, method: 'PATCH' as const, url: user, headers, body: { ...row.profile } }
-      : {
-          id: itemId,
-          method: 'POST' as const,
-          url: `${user}/assignLicense`,
-          headers,
-          body: {
-            addLicenses: (row.addLicenses ?? []).map((skuId) => ({ skuId, disabledPlans: [] })),
-            removeLicenses: row.removeLicenses ?? [],
-          },
-        };
-  return dependsOn ? { ...base, dependsOn: [dependsOn] } : base;
+  if (row.kind === 'profile')
+    return { id: itemId, method: 'PATCH', url: user, headers, body: { ...row.profile } };
+  const write = licences ?? {
+    add: (row.addLicenses ?? []).map((skuId) => ({ skuId, disabledPlans: [] })),
+    remove: row.removeLicenses ?? [],
+  };
+  return {
+    id: itemId,
+    method: 'POST',
+    url: `${user}/assignLicense`,
+    headers,
+    body: { addLicenses: write.add, removeLicenses: write.remove },
+  };
+}
+
+export interface BatchPlan {
+  items: BatchRequestItem[];
+  rows: Map<string, ChangeRow>;
 }
 
 /**
- * $batch requests of at most 20 items. A user's licence change goes in the same request as their
- * profile change and depends on it (a usage location must be set before a licence is assigned).
+ * Fully parallel `$batch` requests of at most 20 items (no `dependsOn`: Graph refuses a batch that is
+ * neither fully parallel nor fully sequential, failing every item of it). A user's later change of the
+ * same kind goes in a later request, so their order holds. Profile and licence writes are planned
+ * separately (profiles first, see push.ts): a usage location must be set before a licence.
  */
-export function planBatches(
-  rows: ChangeRow[],
-): { items: BatchRequestItem[]; rows: Map<string, ChangeRow> }[] {
-  const groups: ChangeRow[][] = [];
-  const byUser = new Map<string, ChangeRow[]>();
-  for (const r of rows) {
-    if (r.kind === 'number') continue;
-    let g = byUser.get(r.userId);
-    if (!g) {
-      g = [];
-      byUser.set(r.userId, g);
-      groups.push(g);
-    }
-    g.push(r);
-  }
-  const out: { items: BatchRequestItem[]; rows: Map<string, ChangeRow> }[] = [];
-  let current: { items: BatchRequestItem[]; rows: Map<string, ChangeRow> } | undefined;
-  for (const group of groups) {
-    // Several changes of one kind for one user: each goes alone (their order holds across requests).
-    const sorted = [...group].sort((a, b) => a.id.localeCompare(b.id));
-    for (let i = 0; i < sorted.length;) {
-      const first = sorted[i]!;
-      const next = sorted[i + 1];
-      const pair = first.kind === 'profile' && next?.kind === 'licences' ? [first, next] : [first];
-      i += pair.length;
-      if (!current || current.items.length + pair.length > MAX_BATCH) {
-        current = { items: [], rows: new Map() };
-        out.push(current);
-      }
-      let previous: string | undefined;
-      for (const r of pair) {
-        const itemId = String(current.items.length + 1);
-        current.items.push(requestOf(r, itemId, previous));
-        current.rows.set(itemId, r);
-        previous = itemId;
+export function planBatches(rows: ChangeRow[], request = requestOf): BatchPlan[] {
+  const out: BatchPlan[] = [];
+  const sorted = [...rows].filter((r) => r.kind !== 'number').sort((a, b) => a.id.localeCompare(b.id));
+  for (const r of sorted) {
+    // The first request after the user's last one that still has room.
+    let from = 0;
+    for (let i = out.length - 1; i >= 0; i--) {
+      if ([...out[i]!.rows.values()].some((x) => x.userId === r.userId)) {
+        from = i + 1;
+        break;
       }
     }
+    let plan = out.slice(from).find((p) => p.items.length < MAX_BATCH);
+    if (!plan) {
+      plan = { items: [], rows: new Map() };
+      out.push(plan);
+    }
+    const itemId = String(plan.items.length + 1);
+    plan.items.push(request(r, itemId));
+    plan.rows.set(itemId, r);
   }
   return out;
 }
@@ -193,8 +187,7 @@ export type ItemOutcome =
   | { status: 'succeeded' }
   | { status: 'throttled'; retryAfterMs: number }
   | { status: 'retry' }
-  | { status: 'failed'; code: string; message: string }
-  | { status: 'dependency' };
+  | { status: 'failed'; code: string; message: string };
 
 /** Reads a header of a batch item case-insensitively (Microsoft writes `Retry-After` or `retry-after`). */
 export function headerOf(headers: Record<string, string> | undefined, name: string): string | undefined {
@@ -219,7 +212,6 @@ export function outcomeOf(answer: ItemAnswer, now: number): ItemOutcome {
       status: 'throttled',
       retryAfterMs: retryAfterMs(headerOf(answer.headers, 'retry-after'), now, 10_000),
     };
-  if (s === 424) return { status: 'dependency' };
   if (s >= 500 || s === 401 || s === 408) return { status: 'retry' };
   return { status: 'failed', ...graphError(answer.body) };
 }
@@ -246,7 +238,8 @@ export function isDue(row: ChangeRow, now: number, pushNow: boolean): boolean {
     case 'waiting_consent':
       return ready || pushNow;
     case 'pushing':
-      return true;
+      // Left mid-push: due again at once, unless a number assignment is waiting to be listed.
+      return ready;
     default:
       // A Retry-After is honoured even when an operator asks to push now.
       return ready;

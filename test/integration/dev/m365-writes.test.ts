@@ -43,7 +43,7 @@ async function call(method: string, p: string, body?: unknown, scopes = write) {
 }
 
 describe('$batch', () => {
-  it('answers each request by id in the documented shape; a dependant of a failed request gets 424', async () => {
+  it('answers each request by id in the documented shape; in a sequential batch a dependant of a failed request gets 424', async () => {
     const r = await call('POST', '/$batch', {
       requests: [
         {
@@ -55,6 +55,7 @@ describe('$batch', () => {
         },
         {
           id: '2',
+          dependsOn: ['1'],
           method: 'POST',
           url: `/users/${c.user}/assignLicense`,
           body: {
@@ -75,6 +76,24 @@ describe('$batch', () => {
     expect(byId['2']).toMatchObject({ status: 400, body: { error: { code: 'Request_BadRequest' } } });
     expect(byId['3']).toMatchObject({ status: 424 });
     expect(sim.findUser(c.user)?.department).toBe('Batch');
+  });
+
+  it('refuses a batch neither fully parallel nor fully sequential with 400 and does none of it', async () => {
+    const before = sim.findUser(c.user)?.department;
+    const r = await call('POST', '/$batch', {
+      requests: [
+        { id: '1', method: 'PATCH', url: `/users/${c.user}`, body: { department: 'Mixed 1' } },
+        { id: '2', method: 'PATCH', url: `/users/${c.admin}`, body: { department: 'Mixed 2' } },
+        { id: '3', dependsOn: ['1'], method: 'GET', url: `/users/${c.user}` },
+      ],
+    });
+    expect(r.status).toBe(400);
+    expect(at(r.body, 'error')).toMatchObject({
+      code: 'BadRequest',
+      message: 'Batch should be either fully sequential or fully parallel',
+    });
+    expect(sim.findUser(c.user)?.department).toBe(before);
+    expect(sim.findUser(c.admin)?.department).not.toBe('Mixed 2');
   });
 
   it('refuses more than 20 requests with 400 and does none of them', async () => {
@@ -131,6 +150,14 @@ describe('user writes', () => {
     expect((await call('POST', `/users/${u.id}/assignLicense`, add)).status).toBe(200);
     const full = await call('POST', `/users/${c.user}/assignLicense`, add);
     expect(full.status).toBe(400);
+    const lacking = await call('POST', `/users/${c.user}/assignLicense`, {
+      addLicenses: [],
+      removeLicenses: [skus.MCOEV],
+    });
+    expect(lacking.status).toBe(400);
+    expect(at(lacking.body, 'error', 'message')).toMatch(/does not have a corresponding license/);
+    const held = await call('GET', `/users/${u.id}?$select=assignedLicenses`);
+    expect(at(held.body, 'assignedLicenses')).toEqual([{ skuId: skus.MCOEV, disabledPlans: [] }]);
     const skusNow = await call('GET', '/subscribedSkus');
     expect(at(skusNow.body, 'value', 0)).toMatchObject({ skuId: skus.MCOEV, consumedUnits: 1 });
   });

@@ -6,6 +6,8 @@ import { seedIds } from '../../../dev/m365/seed';
 import { startLocalStack, type LocalStack } from '../../../dev/stack';
 import { loadConfig } from '../../../shared/config';
 import { ValidationError } from '../../../shared/errors';
+import { createGraphWriter } from '../../../shared/replication/changes/graph-writes';
+import { createPush } from '../../../shared/replication/changes/push';
 import { silentLog } from '../../../shared/log';
 import { createServices, type Services } from '../../../shared/services';
 import { startFaultyStack, type FaultyStack } from '../../helpers/faults';
@@ -166,6 +168,126 @@ describe('pushing', () => {
     expect(mine[2]!.result?.message).toContain(unknownSku);
   });
 
+  it('profiles go first and licences after, each in fully parallel batches: one failure never fails another user; a licence follows its profile change', async () => {
+    const a = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `par.${Date.now()}@contoso.com` });
+    const ghost = randomUUID();
+    const q = await changes().enqueue(
+      customerId,
+      {
+        changes: [
+          { userId: ghost, usageLocation: 'GB', addLicenses: [skus.SPE_E3] },
+          { userId: a.id, usageLocation: 'GB', addLicenses: [skus.SPE_E3] },
+          { userId: c.user, department: 'Parallel' },
+        ],
+      },
+      'operator',
+    );
+    const sent = batches();
+    await changes().replicate(customerId, 'operator');
+    await push();
+    // The simulator refuses a mixed batch whole, as Graph does: fully parallel requests went (the
+    // profiles; the users' assigned licences read; the licences).
+    expect(batches() - sent).toBe(3);
+    const mine = (await rows()).filter((r) => q.ids.includes(r.id));
+    expect(mine.map((r) => [r.kind, r.status])).toEqual([
+      ['profile', 'failed'],
+      ['licences', 'failed'],
+      ['profile', 'succeeded'],
+      ['licences', 'succeeded'],
+      ['profile', 'succeeded'],
+    ]);
+    expect(mine[0]!.result).toMatchObject({ status: 404 });
+    expect(mine[1]!.result).toMatchObject({ status: 424, code: 'FailedDependency' });
+    expect(mine[1]!.result?.message).toContain('depends on the profile change, which failed');
+    expect(changesOf(tenant()).licenses[a.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
+    expect(user(c.user).department).toBe('Parallel');
+
+    // Its profile change throttled: the licence waits with it (not sent), then both go.
+    const b = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `thr.${Date.now()}@contoso.com` });
+    stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '3', inBatch: true });
+    const t = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: b.id, usageLocation: 'FR', addLicenses: [skus.SPE_E3] }] },
+      'operator',
+    );
+    const before = batches();
+    await changes().replicate(customerId, 'operator');
+    await push();
+    expect(batches() - before).toBe(1);
+    const waiting = (await rows()).filter((r) => t.ids.includes(r.id));
+    expect(waiting.map((r) => [r.status, r.attempts])).toEqual([
+      ['throttled', 1],
+      ['throttled', 0],
+    ]);
+    expect(waiting[1]!.notBefore).toBe(waiting[0]!.notBefore);
+    clock += 3001;
+    await sweepAndPush();
+    const done = (await rows()).filter((r) => t.ids.includes(r.id));
+    expect(done.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(changesOf(tenant()).licenses[b.id]?.map((l) => l.skuId)).toEqual([skus.SPE_E3]);
+  });
+
+  it('an edit queued while a push works out the next due time is never left without one', async () => {
+    for (let round = 0; round < 8; round++) {
+      await Promise.all([
+        changes().pushTenant(customerId, true, silentLog),
+        changes().enqueue(customerId, { changes: [{ userId: c.admin, department: `Race ${round}` }] }, 'op'),
+      ]);
+      const open: string[] = [];
+      for await (const r of changes().repos.changes.listAll({ partitionKey: customerId.toLowerCase() }))
+        if (r.value.status !== 'succeeded' && r.value.status !== 'failed') open.push(r.value.notBefore);
+      const earliest = open.sort()[0];
+      const due = await changes().nextPush(customerId);
+      if (earliest !== undefined) expect(due !== undefined && due <= earliest, `round ${round}`).toBe(true);
+    }
+    await changes().pushTenant(customerId, true, silentLog);
+  });
+
+  it('licences are idempotent: a SKU the user holds keeps its disabled plans; a removal repeated after a lost answer succeeds', async () => {
+    const u = stack.m365.portal.addUser(c.tenantId, {
+      userPrincipalName: `idem.${Date.now()}@contoso.com`,
+      usageLocation: 'US',
+    });
+    changesOf(tenant()).licenses[u.id] = [{ skuId: skus.SPE_E3, disabledPlans: ['plan-left-off'] }];
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, addLicenses: [skus.SPE_E3] }] },
+      'op',
+    );
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({
+      status: 'succeeded',
+      result: { code: 'already_applied' },
+    });
+    expect(changesOf(tenant()).licenses[u.id]).toEqual([
+      { skuId: skus.SPE_E3, disabledPlans: ['plan-left-off'] },
+    ]);
+
+    // A removal whose first attempt reached Microsoft but whose answer was lost (the worker died).
+    const r = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, removeLicenses: [skus.SPE_E3] }] },
+      'op',
+    );
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), r.ids[0]!);
+    await changes().repos.changes.update(
+      { ...stored!.value, status: 'pushing', attempts: 1, notBefore: now().toISOString() },
+      stored!.etag,
+    );
+    changesOf(tenant()).licenses[u.id] = [];
+    const assigns = graphCalls.length;
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((x) => x.id === r.ids[0])).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      result: { code: 'already_applied' },
+    });
+    // Only the read went (in a $batch): no assignLicense was repeated.
+    expect(graphCalls.slice(assigns).filter((l) => l === 'POST /$batch')).toHaveLength(1);
+  });
+
   it('a throttled item waits for its own Retry-After (fractional seconds), even when an operator asks to push now', async () => {
     stack.m365.portal.throttle({ tenantId: c.tenantId, times: 1, retryAfter: '2.5', inBatch: true });
     const q = await changes().enqueue(
@@ -283,6 +405,173 @@ describe('an effect outside our storage happens once', () => {
     expect(telephonyOf(tenant()).numbers.filter((n) => n.telephoneNumber === '+14255550199')).toHaveLength(1);
     expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded' });
   }, 60_000);
+});
+
+describe('a number is posted once', () => {
+  it('a number in pushing that Microsoft does not list yet is looked at again, not posted again, until its POST is plainly lost', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `num.${Date.now()}@contoso.com` });
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, phoneNumber: '+14255550177' }] },
+      'op',
+    );
+    // As a worker leaves it when it died right after posting (an accepted operation not started yet).
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), q.ids[0]!);
+    await changes().repos.changes.update(
+      {
+        ...stored!.value,
+        status: 'pushing',
+        attempts: 1,
+        notBefore: now().toISOString(),
+        attemptedAt: now().toISOString(),
+      },
+      stored!.etag,
+    );
+    const posts = () => graphCalls.filter((l) => l.endsWith('/assignNumber')).length;
+    const before = posts();
+    await changes().replicate(customerId, 'op');
+    await push();
+    clock += 10_001;
+    await sweepAndPush();
+    expect(posts()).toBe(before);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing', attempts: 1 });
+    // Ten minutes and nothing listed: the first POST was lost, it goes again (once).
+    clock += 10 * 60_000;
+    await sweepAndPush();
+    expect(posts()).toBe(before + 1);
+    for (let i = 0; i < 4; i++) {
+      clock += 10_001;
+      await sweepAndPush();
+    }
+    expect(posts()).toBe(before + 1);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+});
+
+describe('a number assignment that never ends', () => {
+  it('is polled until 30 minutes after its POST, then fails with assignment_timeout', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `stuck.${Date.now()}@contoso.com` });
+    telephonyOf(tenant()).stalled = true;
+    try {
+      const q = await changes().enqueue(
+        customerId,
+        { changes: [{ userId: u.id, phoneNumber: '+14255550166' }] },
+        'op',
+      );
+      await changes().replicate(customerId, 'op');
+      await push();
+      const row = async () => (await rows()).find((r) => r.id === q.ids[0])!;
+      expect(await row()).toMatchObject({ status: 'polling' });
+      for (let minutes = 5; minutes < 30; minutes += 5) {
+        clock += 5 * 60_000;
+        await sweepAndPush();
+        expect(await row(), `${minutes} minutes`).toMatchObject({ status: 'polling' });
+      }
+      clock += 5 * 60_000;
+      await sweepAndPush();
+      expect(await row()).toMatchObject({ status: 'failed', result: { code: 'assignment_timeout' } });
+      expect(await changes().nextPush(customerId)).toBeUndefined();
+    } finally {
+      telephonyOf(tenant()).stalled = false;
+    }
+  });
+});
+
+describe('an operation Location outside the Graph root', () => {
+  it('is never followed with the token: the change fails with untrusted_location', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const u = stack.m365.portal.addUser(c.tenantId, { userPrincipalName: `loc.${Date.now()}@contoso.com` });
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: u.id, phoneNumber: '+14255550155' }] },
+      'op',
+    );
+    const stored = await changes().repos.changes.get(customerId.toLowerCase(), q.ids[0]!);
+    // As a 202 whose Location points elsewhere leaves it.
+    await changes().repos.changes.update(
+      {
+        ...stored!.value,
+        status: 'polling',
+        attempts: 1,
+        notBefore: now().toISOString(),
+        postedAt: now().toISOString(),
+        operationUrl: 'https://graph.example.net/v1.0/admin/teams/telephoneNumberManagement/operations/x',
+      },
+      stored!.etag,
+    );
+    const seen = graphCalls.length;
+    await changes().replicate(customerId, 'op');
+    await push();
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({
+      status: 'failed',
+      result: { code: 'untrusted_location' },
+    });
+    expect(graphCalls.slice(seen).some((l) => l.includes('graph.example.net'))).toBe(false);
+  });
+});
+
+describe('the audit of a pushed change', () => {
+  it('is written before the change is saved final: a crash between the two leaves the change to push again, and it is audited once', async () => {
+    process.env.IDENTITY_ENDPOINT = settings.IDENTITY_ENDPOINT;
+    const customer = (await services.customers.find(customerId))!;
+    const token = (await services.tokens.redeem(customer)).accessToken;
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, department: 'Audited' }] },
+      'op:audit',
+    );
+    const writer = createGraphWriter({
+      graphBaseUrl: loadConfig(settings).graph.baseUrl,
+      fetch: recording([]),
+    });
+    const told: string[] = [];
+    const crashing = createPush({
+      repos: changes().repos,
+      writer,
+      now,
+      finished: async () => {
+        throw new Error('the worker dies before the final save');
+      },
+    });
+    await expect(crashing.run(customerId, token, true)).rejects.toThrow('dies');
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'pushing' });
+    const repeat = createPush({
+      repos: changes().repos,
+      writer,
+      now,
+      finished: async (done) => {
+        told.push(...done.map((r) => `${r.id}|${r.status}`));
+      },
+    });
+    await repeat.run(customerId, token, true);
+    expect(told).toEqual([`${q.ids[0]}|succeeded`]);
+    expect((await rows()).find((r) => r.id === q.ids[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('is keyed by change and status: recorded again it is kept once', async () => {
+    const q = await changes().enqueue(
+      customerId,
+      { changes: [{ userId: c.user, department: 'Once' }] },
+      'op:once',
+    );
+    await changes().replicate(customerId, 'op:once');
+    await push();
+    const key = `replication.changes.pushed|${customerId.toLowerCase()}|${q.ids[0]}|succeeded`;
+    expect(
+      await services.audit.record({
+        key,
+        actor: 'op:once',
+        action: 'replication.changes.pushed',
+        customerId,
+      }),
+    ).toBeUndefined();
+    const audit = await services.audit.list({ customerId });
+    expect(
+      audit.items.filter((a) => a.actor === 'op:once' && a.action === 'replication.changes.pushed'),
+    ).toHaveLength(1);
+  });
 });
 
 describe('write permissions', () => {

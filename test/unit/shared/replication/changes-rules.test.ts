@@ -72,26 +72,26 @@ describe('batches', () => {
     expect(plans.map((p) => p.items.length)).toEqual([20, 20, 5]);
   });
 
-  it("a user's licence goes with their profile change and depends on it, never split across requests", () => {
+  it('every request is fully parallel (no dependsOn): profiles and licences are planned apart, a user never twice in one request', () => {
     const rows = [
       ...Array.from({ length: 19 }, (_, i) => row(i, 'profile')),
       row(19, 'profile', u(99)),
-      row(20, 'licences', u(99)),
+      row(20, 'profile', u(99)),
     ];
     const plans = planBatches(rows);
-    expect(plans.map((p) => p.items.length)).toEqual([19, 2]);
-    const [first, second] = plans[1]!.items;
-    expect(first).toMatchObject({ method: 'PATCH', url: `/users/${u(99)}` });
-    expect(second).toMatchObject({
-      method: 'POST',
-      url: `/users/${u(99)}/assignLicense`,
-      dependsOn: [first!.id],
-    });
+    expect(plans.map((p) => p.items.length)).toEqual([20, 1]);
+    for (const p of plans) for (const item of p.items) expect(item).not.toHaveProperty('dependsOn');
+    expect([...plans[1]!.rows.values()].map((r) => r.id)).toEqual(['id020']);
+    const licences = planBatches([row(1, 'licences'), row(2, 'licences')]);
+    expect(licences[0]!.items.map((i) => [i.method, i.url])).toEqual([
+      ['POST', `/users/${u(1)}/assignLicense`],
+      ['POST', `/users/${u(2)}/assignLicense`],
+    ]);
   });
 });
 
 describe('answers', () => {
-  it('429 keeps its own Retry-After, fractional seconds included; 424 defers to its dependency; 4xx fails with the code', () => {
+  it('429 keeps its own Retry-After, fractional seconds included; 4xx fails with the code', () => {
     expect(outcomeOf({ status: 429, headers: { 'Retry-After': '2.128' } }, 0)).toEqual({
       status: 'throttled',
       retryAfterMs: 2128,
@@ -100,7 +100,7 @@ describe('answers', () => {
       status: 'throttled',
       retryAfterMs: 7000,
     });
-    expect(outcomeOf({ status: 424 }, 0)).toEqual({ status: 'dependency' });
+    expect(outcomeOf({ status: 424 }, 0).status).toBe('failed');
     expect(outcomeOf({ status: 204 }, 0)).toEqual({ status: 'succeeded' });
     expect(outcomeOf({ status: 503 }, 0).status).toBe('throttled');
     expect(outcomeOf({ status: 500 }, 0)).toEqual({ status: 'retry' });
@@ -122,7 +122,9 @@ describe('timing', () => {
     const throttled = { ...row(1, 'profile'), status: 'throttled' as const };
     expect(isDue(throttled, now, true)).toBe(false);
     expect(isDue(throttled, Date.parse(base.notBefore), true)).toBe(true);
-    expect(isDue({ ...row(1, 'profile'), status: 'pushing' }, now, false)).toBe(true);
+    // A change left in `pushing` is due at its notBefore (set to the attempt's time when marked).
+    expect(isDue({ ...row(1, 'profile'), status: 'pushing', notBefore: at }, now, false)).toBe(true);
+    expect(isDue({ ...row(1, 'number'), status: 'pushing' }, now, true)).toBe(false);
     expect(isDue({ ...row(1, 'profile'), status: 'succeeded' }, now, true)).toBe(false);
   });
 
