@@ -1,9 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { coldStart } from './cold-start';
-import { notificationBench } from './notifications';
-import { replicationBench } from './replication';
-import { sbcBench } from './sbc';
-import { tokenBench } from './tokens';
+import { isolated } from './isolated';
+import type { notificationBench } from './notifications';
+import type { replicationBench } from './replication';
+import type { sbcBench } from './sbc';
+import type { tokenBench } from './tokens';
+
+type Result<F extends (...args: never[]) => Promise<unknown>> = Awaited<ReturnType<F>>;
 
 /**
  * `npm run bench`: each measurement side by side with the straightforward way, in the same run,
@@ -20,7 +23,7 @@ async function main(): Promise<void> {
     ],
     ['bundle size (dist/main.js, minified)', `${(c.bundleBytes / 1024).toFixed(0)} KiB`, 'node_modules', '-'],
   ];
-  const sbc = await sbcBench();
+  const sbc = await isolated<Result<typeof sbcBench>>('sbc');
   const ourPushes = sbc.ours.pushesPerSbc.reduce((a, b) => a + b, 0);
   const basePushes = sbc.baseline.pushesPerSbc.reduce((a, b) => a + b, 0);
   rows.push(
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
       (sbc.ours.ms / sbc.baseline.ms).toFixed(2),
     ],
   );
-  const t = await tokenBench();
+  const t = await isolated<Result<typeof tokenBench>>('tokens');
   rows.push(
     [
       `tokens: verify-all, ${t.customers} customers, ${t.latencyMs} ms per Microsoft request (one round)`,
@@ -58,14 +61,14 @@ async function main(): Promise<void> {
       (t.ours.vaultWritesPerCustomerPerDay / t.naive.vaultWritesPerCustomerPerDay).toFixed(2),
     ],
   );
-  const n = await notificationBench();
+  const n = await isolated<Result<typeof notificationBench>>('notifications');
   rows.push([
     `replication: a portal change in our tables through change notifications (${n.changes} changes, ${n.latencyMs} ms per Microsoft request; baseline: the timer alone, computed)`,
     `${(n.ours.medianMs / 1000).toFixed(2)} s median, ${(n.ours.worstMs / 1000).toFixed(2)} s worst`,
     `${(n.timerOnly.averageMs / 1000).toFixed(0)} s average, ${(n.timerOnly.worstMs / 1000).toFixed(0)} s worst`,
     (n.ours.medianMs / n.timerOnly.averageMs).toFixed(3),
   ]);
-  const r = await replicationBench();
+  const r = await isolated<Result<typeof replicationBench>>('replication');
   const { ours, baseline } = r.initial;
   const mb = (n: number) => `${n.toFixed(0)} MB`;
   rows.push(
