@@ -46,7 +46,8 @@ async function ours(input: SideInput): Promise<Omit<SideResult, 'side' | 'maxRss
     runs++;
     const r = await services.replication.runSync(input.customerId, quiet);
     if (r.outcome === 'synced') {
-      const rows = r.usersWritten + r.groupsWritten + r.membershipsWritten;
+      // Every row the run wrote: the directory, and each user's Teams voice configuration.
+      const rows = r.usersWritten + r.groupsWritten + r.membershipsWritten + (r.voice?.written ?? 0);
       return { ms: performance.now() - began, tableTransactions: writes, rows, runs };
     }
     if (r.outcome !== 'requeued') throw new Error(`sync ended ${r.outcome}`);
@@ -70,8 +71,9 @@ async function baseline(input: SideInput): Promise<Omit<SideResult, 'side' | 'ma
   const users = services.storage.table('baseusers');
   const groups = services.storage.table('basegroups');
   const members = services.storage.table('basemembers');
+  const voice = services.storage.table('basevoice');
   let writes = 0;
-  for (const t of [users, groups, members]) await t.createTable();
+  for (const t of [users, groups, members, voice]) await t.createTable();
   const pk = input.customerId;
   const each = async (first: PageCollection, upsert: (item: Record<string, unknown>) => Promise<void>) => {
     // The SDK's callback is synchronous: it pauses the iterator (returns false) every 100 items,
@@ -115,6 +117,11 @@ async function baseline(input: SideInput): Promise<Omit<SideResult, 'side' | 'ma
       writes++;
     });
   }
+  // The same Teams voice configurations ours reads on its first run (no delta: every page).
+  await each(await client.api('/admin/teams/userConfigurations').get(), async (v) => {
+    await voice.upsertEntity({ partitionKey: pk, rowKey: String(v.id), json: JSON.stringify(v) });
+    writes++;
+  });
   return { ms: performance.now() - began, tableTransactions: writes, rows: writes, runs: 1 };
 }
 
