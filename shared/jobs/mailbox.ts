@@ -143,7 +143,12 @@ export function createMailbox<P>(
         const lease = await deps.leases.acquire(scope, key, owner, leaseSeconds);
         if (!lease) return result.drains > 0 ? result : { ...result, outcome: 'busy' };
         try {
+          let renew = false;
           for (let items = await take(key); items.length > 0; items = await take(key)) {
+            // A fresh lease covers the first drain; each further one renews it first (one write fewer
+            // per key in the common case of a single drain).
+            if (renew) await deps.leases.renew(scope, key, owner, leaseSeconds);
+            renew = true;
             await handler(
               key,
               items.map((s) => ({
@@ -157,7 +162,6 @@ export function createMailbox<P>(
             result.items += items.length;
             result.outcome = 'drained';
             await remove(key, items);
-            await deps.leases.renew(scope, key, owner, leaseSeconds);
           }
         } finally {
           await deps.leases

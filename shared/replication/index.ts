@@ -159,33 +159,56 @@ export function createReplication(deps: {
    * voice when REPLICATION_VOICE_MINUTES have. A grant without the permission is noted in the state
    * and retried on the next schedule, never failing the run; throttling propagates like delta's.
    */
+  /** The sync state's fields the roles round owns (its result merges with the voice refresh's). */
+  const rolesFields = (s: SyncState) => ({
+    rolesDeltaLink: s.rolesDeltaLink,
+    rolesLinkSavedAt: s.rolesLinkSavedAt,
+    rolesCheckedAt: s.rolesCheckedAt,
+    rolesError: s.rolesError,
+  });
   const slowRefreshes = async (customerId: string, accessToken: string, state: SyncState, log: Log) => {
-    let ran = false;
-    let roles: RoleCounts | undefined;
-    let voiceCounts: VoiceCounts | undefined;
-    if (refreshDue(state.rolesCheckedAt, deps.now(), deps.config.rolesMinutes)) {
-      ran = true;
-      try {
-        const r = await syncRoles({ customerId, accessToken, state, log });
-        state = r.state;
-        roles = r.counts;
-      } catch (e) {
-        if (!(e instanceof GraphHttpError && e.status === 403)) throw e;
-        state = { ...state, rolesCheckedAt: deps.now().toISOString(), rolesError: errorText(e) };
-      }
-    }
-    if (refreshDue(state.voiceRefreshedAt, deps.now(), deps.config.voiceMinutes)) {
-      ran = true;
-      try {
-        voiceCounts = await voice.refreshTenant(customerId, accessToken);
-        state = { ...state, voiceRefreshedAt: deps.now().toISOString() };
-        delete state.voiceError;
-      } catch (e) {
-        if (!(e instanceof VoiceForbiddenError)) throw e;
-        state = { ...state, voiceRefreshedAt: deps.now().toISOString(), voiceError: e.message };
-      }
-    }
-    return { ran, state, roles, voice: voiceCounts };
+    const rolesDue = refreshDue(state.rolesCheckedAt, deps.now(), deps.config.rolesMinutes);
+    const voiceDue = refreshDue(state.voiceRefreshedAt, deps.now(), deps.config.voiceMinutes);
+    // Independent reads of different tables: side by side, so a first run is not their sum.
+    const [rolesPart, voicePart] = await Promise.allSettled([
+      (async () => {
+        if (!rolesDue) return undefined;
+        try {
+          const r = await syncRoles({ customerId, accessToken, state, log });
+          return { fields: rolesFields(r.state), counts: r.counts as RoleCounts | undefined };
+        } catch (e) {
+          if (!(e instanceof GraphHttpError && e.status === 403)) throw e;
+          return {
+            fields: { rolesCheckedAt: deps.now().toISOString(), rolesError: errorText(e) },
+            counts: undefined,
+          };
+        }
+      })(),
+      (async () => {
+        if (!voiceDue) return undefined;
+        try {
+          const counts: VoiceCounts | undefined = await voice.refreshTenant(customerId, accessToken);
+          return { fields: { voiceRefreshedAt: deps.now().toISOString(), voiceError: undefined }, counts };
+        } catch (e) {
+          if (!(e instanceof VoiceForbiddenError)) throw e;
+          return {
+            fields: { voiceRefreshedAt: deps.now().toISOString(), voiceError: e.message },
+            counts: undefined,
+          };
+        }
+      })(),
+    ]);
+    if (rolesPart.status === 'rejected') throw rolesPart.reason;
+    if (voicePart.status === 'rejected') throw voicePart.reason;
+    // A field a part cleared (a past error) goes; none is written as undefined.
+    const merged = { ...state, ...rolesPart.value?.fields, ...voicePart.value?.fields };
+    const next = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as SyncState;
+    return {
+      ran: rolesDue || voiceDue,
+      state: next,
+      roles: rolesPart.value?.counts,
+      voice: voicePart.value?.counts,
+    };
   };
 
   const saveState = async (customerId: string, change: (s: SyncState) => SyncState) => {
@@ -251,8 +274,10 @@ export function createReplication(deps: {
         deadline: started.getTime() + deps.config.runBudgetMs,
       });
       const licencesTouched = result.full.users || result.counts.usersWritten > 0;
-      if (licencesTouched) await refreshSkus(customerId, access.accessToken, customer.tenantId);
-      const slow = await slowRefreshes(customerId, access.accessToken, result.state, log);
+      const [slow] = await Promise.all([
+        slowRefreshes(customerId, access.accessToken, result.state, log),
+        licencesTouched ? refreshSkus(customerId, access.accessToken, customer.tenantId) : undefined,
+      ]);
       const durationMs = deps.now().getTime() - started.getTime();
       const previous = result.state.lastSucceededAt ? Date.parse(result.state.lastSucceededAt) : 0;
       // A quiet cycle writes nothing; the state's "last run" is refreshed hourly as a heartbeat.
