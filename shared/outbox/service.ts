@@ -185,14 +185,17 @@ export function createOutbox(deps: {
         return 'delivered';
       }
       if (attempt >= deps.maxAttempts) {
-        await record(claimed, { ...settled, status: 'failed', lastError: problem });
+        // Audited before it is final, by key: whoever sees it failed finds the entry, and a run
+        // repeated after a crash in between writes it once.
         await deps.audit.record({
           actor: 'orders',
           action: 'order.callback_failed',
           ...(cb.customerId ? { customerId: cb.customerId } : {}),
           target: cb.id,
           details: { type: cb.type, attempts: attempt, lastError: problem },
+          key: `order.callback_failed|${cb.id}`,
         });
+        await record(claimed, { ...settled, status: 'failed', lastError: problem });
         log.error('callback_failed', { callbackId: cb.id, type: cb.type, attempts: attempt, problem });
         return 'failed';
       }
