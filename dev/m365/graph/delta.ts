@@ -50,7 +50,7 @@ function decode(token: string): DeltaState | undefined {
   }
 }
 
-const groupProperties = [
+export const groupProperties = [
   'id',
   'displayName',
   'description',

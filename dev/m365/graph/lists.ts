@@ -4,6 +4,7 @@ import { graphErrors, sendGraph, sendGraphError } from './errors';
 import { collectionContext, parseSelect, project } from './odata';
 import type { GraphRequest, GraphRoute } from './types';
 import { defaultUserProperties, selectableUserProperties, userEntity } from './users';
+import { groupProperties as deltaGroupProperties } from './delta';
 
 /**
  * Plain collections, as a client without delta pages through them: GET /users, /groups and
@@ -14,16 +15,8 @@ import { defaultUserProperties, selectableUserProperties, userEntity } from './u
 const readAll = ['Directory.Read.All', 'Directory.ReadWrite.All'];
 const usersRead = ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', ...readAll];
 const groupsRead = ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', ...readAll];
-const groupProperties = [
-  'id',
-  'displayName',
-  'description',
-  'mail',
-  'mailEnabled',
-  'securityEnabled',
-  'groupTypes',
-  'createdDateTime',
-] as const;
+/** A group's properties outside delta: all but `members` (a delta-only annotation). */
+const groupProperties = deltaGroupProperties.filter((p) => p !== 'members');
 
 function page<T>(r: GraphRequest, items: T[], entitySet: string, render: (item: T) => unknown): void {
   const now = r.ctx.state.now();
