@@ -60,6 +60,29 @@ export interface Mailbox<P> {
   pending(key: string): Promise<number>;
 }
 
+/**
+ * A worker's usual drain: one run per batch of items, reported as the last run's outcome with the
+ * number of items it answered, so the worker's log line says what the drain did.
+ */
+export async function drainAndReport<P>(
+  mailbox: Pick<Mailbox<P>, 'drain'>,
+  key: string,
+  owner: string,
+  run: (key: string, items: Posted<P>[], log: Log) => Promise<object>,
+  log: Log,
+): Promise<Record<string, unknown>> {
+  let outcome: Record<string, unknown> = {};
+  const drained = await mailbox.drain(
+    key,
+    owner,
+    async (k, items, l) => {
+      outcome = { ...(await run(k, items, l)), requests: items.length };
+    },
+    log,
+  );
+  return { drain: drained.outcome, ...outcome };
+}
+
 /** The message that wakes a key's worker: its definition, for the worker's trigger and for posting. */
 export function mailboxWake(
   definition: Pick<MailboxDefinition<unknown>, 'queue'>,

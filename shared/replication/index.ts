@@ -1,3 +1,4 @@
+import { drainAndReport } from '../jobs/mailbox';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { odata } from '@azure/data-tables';
 import type { AuditLog } from '../storage/audit';
@@ -403,23 +404,19 @@ export function createReplication(deps: {
 
     /** The queue worker: drains the tenant's mailbox and runs one sync for all it held. */
     async handle(customerId: string, owner: string, log: Log) {
-      let outcome: Record<string, unknown> = {};
-      const drained = await mailbox.drain(
+      const report = await drainAndReport(
+        mailbox,
         customerId,
         owner,
-        async (key, items, l) => {
-          outcome = {
-            ...(await runSync(
-              key,
-              l,
-              items.map((i) => i.payload),
-            )),
-            requests: items.length,
-          };
-        },
+        (key, items, l) =>
+          runSync(
+            key,
+            l,
+            items.map((i) => i.payload),
+          ),
         log,
       );
-      return { customerId, drain: drained.outcome, ...outcome };
+      return { customerId, ...report };
     },
 
     /**

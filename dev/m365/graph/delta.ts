@@ -2,6 +2,7 @@ import { changesOf, knobsOf, userVersion, type DirectoryGroup } from '../directo
 import type { DirectoryTenant } from '../state';
 import { hasPermission } from './auth';
 import { graphErrors, sendGraph, sendGraphError } from './errors';
+import { decodeToken, encodeToken, firstRound, type RoundState } from './delta-token';
 import { collectionContext, parseSelect, project } from './odata';
 import type { GraphRequest, GraphRoute } from './types';
 import { defaultUserProperties, selectableUserProperties, userEntity } from './users';
@@ -20,35 +21,16 @@ const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 
 type Kind = 'users' | 'groups';
 
-interface DeltaState {
-  k: Kind;
-  t: string;
-  /** $select, or null for the default properties. */
-  s: string[] | null;
-  /** Changes above this stamp are in the round; 0 with `f` = the initial full round. */
-  q: number;
-  /** The stamp the round stops at (skip tokens only). */
-  u?: number;
-  f?: boolean;
-  e: number;
-  i: number;
-  /** Where paging stands: objects with an id above `a`; `c`/`o` a group whose members continue at `o`. */
-  a?: string;
+interface DeltaState extends RoundState<Kind> {
+  /** A group whose members continue at `o` on the next page. */
   c?: string;
   o?: number;
-  /** Empty pages still to serve. */
+  /** Empty pages still to serve before the content. */
   z?: number;
 }
 
-const encode = (s: DeltaState) => Buffer.from(JSON.stringify(s)).toString('base64url');
-function decode(token: string): DeltaState | undefined {
-  try {
-    const s = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as DeltaState;
-    return typeof s.t === 'string' && (s.k === 'users' || s.k === 'groups') ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const encode = encodeToken;
+const decode = (token: string) => decodeToken<DeltaState>(token, ['users', 'groups']);
 
 export const groupProperties = [
   'id',
@@ -179,14 +161,7 @@ function delta(kind: Kind) {
       const select = parseSelect(r.query, known, `microsoft.graph.${kind === 'users' ? 'user' : 'group'}`);
       if ('error' in select) return sendGraphError(r.ex, 400, 'BadRequest', select.error, now);
       s = {
-        k: kind,
-        t: tenant.id,
-        s: select.properties ?? null,
-        q: 0,
-        u: changes.seq,
-        f: true,
-        e: changes.epoch,
-        i: now,
+        ...firstRound(kind, tenant.id, select.properties, changes, now),
         z: knobsOf(r.ctx.state).emptyPages,
       };
     }

@@ -3,6 +3,7 @@ import { roleLogOf } from '../directory-roles';
 import type { DirectoryRoleObject, DirectoryTenant } from '../state';
 import { hasPermission } from './auth';
 import { graphErrors, sendGraph, sendGraphError } from './errors';
+import { decodeToken, encodeToken, firstRound, type RoundState } from './delta-token';
 import { collectionContext, parseSelect, project } from './odata';
 import type { GraphRequest, GraphRoute } from './types';
 
@@ -25,29 +26,10 @@ const allowed = [
 ];
 const properties = ['id', 'description', 'displayName', 'roleTemplateId', 'members'] as const;
 
-interface RoleDeltaState {
-  k: 'directoryRoles';
-  t: string;
-  s: string[] | null;
-  /** Changes above this stamp; `f` = the initial full round. */
-  q: number;
-  u: number;
-  f?: boolean;
-  e: number;
-  i: number;
-  /** Paging: roles with an id above `a`. */
-  a?: string;
-}
+type RoleDeltaState = RoundState<'directoryRoles'> & { u: number };
 
-const encode = (s: RoleDeltaState) => Buffer.from(JSON.stringify(s)).toString('base64url');
-function decode(token: string): RoleDeltaState | undefined {
-  try {
-    const s = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as RoleDeltaState;
-    return s.k === 'directoryRoles' && typeof s.t === 'string' ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const encode = encodeToken;
+const decode = (token: string) => decodeToken<RoleDeltaState>(token, ['directoryRoles']);
 
 const link = (base: string, query: string) => `${base}/directoryRoles/delta?${query}`;
 
@@ -94,16 +76,7 @@ function rolesDelta(r: GraphRequest): void {
   } else {
     const select = parseSelect(r.query, properties, 'microsoft.graph.directoryRole');
     if ('error' in select) return fail(400, 'BadRequest', select.error);
-    s = {
-      k: 'directoryRoles',
-      t: tenant.id,
-      s: select.properties ?? null,
-      q: 0,
-      u: changes.seq,
-      f: true,
-      e: changes.epoch,
-      i: now,
-    };
+    s = firstRound('directoryRoles', tenant.id, select.properties, changes, now);
   }
   const { value, next } = page(tenant, s, knobsOf(r.ctx.state).pageSize);
   sendGraph(r.ex, 200, {

@@ -1,3 +1,4 @@
+import { drainAndReport } from '../../jobs/mailbox';
 import { randomBytes } from 'node:crypto';
 import { odata } from '@azure/data-tables';
 import type { Clock } from '../../clock';
@@ -202,20 +203,17 @@ export function createChanges(deps: {
 
     /** The queue worker: drains the tenant's push mailbox and makes one push for all it held. */
     async handle(customerId: string, owner: string, log: Log) {
-      let outcome: Record<string, unknown> = {};
-      const drained = await mailbox.drain(
+      const report = await drainAndReport(
+        mailbox,
         customerId,
         owner,
         async (key, items, l) => {
           try {
-            outcome = {
-              ...(await pushTenant(
-                key,
-                items.some((i) => i.payload.now === true),
-                l,
-              )),
-              requests: items.length,
-            };
+            return await pushTenant(
+              key,
+              items.some((i) => i.payload.now === true),
+              l,
+            );
           } catch (e) {
             l.warn('replication_push_failed', { customerId: key, error: errorText(e) });
             throw e;
@@ -223,7 +221,7 @@ export function createChanges(deps: {
         },
         log,
       );
-      return { customerId, drain: drained.outcome, ...outcome };
+      return { customerId, ...report };
     },
 
     /** Queues edits (validated; an unknown customer is 404). They go after the quiet period. */
